@@ -1,0 +1,172 @@
+"""Command line: `python -m app [serve|worker|deliveries|schema]`.
+
+Exit codes (CONTRACT.md): 0 success, 1 a failed operation, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.config.settings import Settings
+from app.logs import configure_logging
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Deckhand GitHub App")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the web service (and, embedded, its workers)")
+    commands.add_parser("worker", help="run queue workers only")
+    commands.add_parser("schema", help="print the JSON Schema of .github/deckhand.yml")
+
+    deliveries = commands.add_parser("deliveries", help="inspect and retry queued deliveries")
+    actions = deliveries.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="recent deliveries, newest first")
+    listing.add_argument("--status", choices=["queued", "running", "done", "dead"])
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    show = actions.add_parser("show", help="one delivery with its error")
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true")
+    retry = actions.add_parser("retry", help="queue dead deliveries again")
+    retry.add_argument("ids", nargs="*")
+    retry.add_argument("--all-dead", action="store_true")
+    retry.add_argument("--json", action="store_true")
+    return parser
+
+
+def _when(epoch: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch)) if epoch else "-"
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
+    lines = ["  ".join(c.upper().ljust(widths[c]) for c in columns)]
+    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(lines)
+
+
+def _summary(delivery: Any) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "event": delivery.event + (f".{delivery.action}" if delivery.action else ""),
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "repository": delivery.repository or "-",
+        "received": _when(delivery.received_at),
+        "error": (delivery.last_error or "")[:80],
+    }
+
+
+async def _deliveries(args: argparse.Namespace, settings: Settings) -> int:
+    from app.store.database import Database
+    from app.store.deliveries import DeliveryStore
+
+    db = Database(settings.database_url)
+    try:
+        await db.migrate()
+        store = DeliveryStore(db)
+        if args.action == "list":
+            rows = [_summary(d) for d in await store.list(args.status, args.limit)]
+            if args.json:
+                print(json.dumps(rows, indent=2))
+            elif rows:
+                print(_table(rows, ["id", "event", "status", "attempts", "repository", "received", "error"]))
+            else:
+                print("no deliveries")
+            return EXIT_OK
+        if args.action == "show":
+            delivery = await store.get(args.id)
+            if delivery is None:
+                print(f"no delivery {args.id}", file=sys.stderr)
+                return EXIT_FAILED
+            row = {**_summary(delivery), "error": delivery.last_error or ""}
+            if args.json:
+                print(json.dumps(row, indent=2))
+            else:
+                print("\n".join(f"{k}: {v}" for k, v in row.items()))
+            return EXIT_OK
+        if not args.ids and not args.all_dead:
+            print("name delivery ids or pass --all-dead", file=sys.stderr)
+            return EXIT_USAGE
+        queued = await store.retry(args.ids, all_dead=args.all_dead)
+        missing = sorted(set(args.ids) - set(queued))
+        if args.json:
+            print(json.dumps({"queued": queued, "not_dead_or_unknown": missing}))
+        else:
+            print(f"queued again: {len(queued)}" + (f" {' '.join(queued)}" if queued else ""))
+            for delivery_id in missing:
+                print(f"not retried (unknown or not dead): {delivery_id}", file=sys.stderr)
+        return EXIT_FAILED if missing else EXIT_OK
+    finally:
+        await db.close()
+
+
+def _serve(settings: Settings) -> int:
+    from aiohttp import web
+
+    from app.web import create_app
+
+    app = create_app(settings, worker=not settings.queue_url)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=None if settings.log_level != "debug" else web.access_logger,
+        print=None,
+        shutdown_timeout=15,
+    )
+    return EXIT_OK
+
+
+def _worker(settings: Settings) -> int:
+    from app.service import Service
+
+    async def run() -> None:
+        import signal
+
+        service = Service(settings, web=False, worker=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await service.start()
+        try:
+            await stop.wait()
+        finally:
+            await service.stop()
+
+    asyncio.run(run())
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"]).upper()
+            print(f"configuration error: {name}: {error['msg']}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+    command = args.command or "serve"
+    if command == "schema":
+        from app.config.schema import render_schema
+
+        sys.stdout.write(render_schema())
+        return EXIT_OK
+    if command == "deliveries":
+        return asyncio.run(_deliveries(args, settings))
+    if command == "worker":
+        return _worker(settings)
+    return _serve(settings)

@@ -1,0 +1,134 @@
+"""Process settings read once from the environment (see CONTRACT.md), as one typed object.
+
+Everything else receives a `Settings`; nothing outside this module reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+MAX_WEBHOOK_BYTES = 25 * 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """The service's settings; field names follow the environment variables in CONTRACT.md."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    host: str = "0.0.0.0"  # noqa: S104 - a web service listens on all interfaces by default
+    port: int = 3000
+
+    github_app_id: int | None = None
+    github_private_key: SecretStr | None = None
+    github_private_key_path: Path | None = None
+    github_webhook_secret: SecretStr | None = None
+    github_client_id: str | None = None
+    github_client_secret: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    github_web_url: str = "https://github.com"
+    public_url: str | None = None
+
+    database_url: str = "sqlite:///./data/deckhand.db"
+    queue_url: str = ""
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+
+    sentry_client_secret: SecretStr | None = None
+    alertmanager_token: SecretStr | None = None
+    grafana_secret: SecretStr | None = None
+    generic_alert_secret: SecretStr | None = None
+    slack_webhook_url: SecretStr | None = None
+
+    log_level: str = "info"
+    log_format: Literal["json", "console"] = "json"
+
+    insecure_no_secret: bool = Field(
+        default=False, validation_alias=AliasChoices("deckhand_insecure_no_secret")
+    )
+    plugins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("deckhand_plugins")
+    )
+    worker_concurrency: int = Field(
+        default=8, ge=1, validation_alias=AliasChoices("deckhand_worker_concurrency")
+    )
+    max_attempts: int = Field(
+        default=5, ge=1, validation_alias=AliasChoices("deckhand_max_attempts")
+    )
+    retry_base_seconds: float = Field(
+        default=2.0, gt=0, validation_alias=AliasChoices("deckhand_retry_base_seconds")
+    )
+    lease_seconds: float = Field(
+        default=60.0, gt=0, validation_alias=AliasChoices("deckhand_lease_seconds")
+    )
+    poll_seconds: float = Field(
+        default=1.0, gt=0, validation_alias=AliasChoices("deckhand_poll_seconds")
+    )
+    retention_days: float = Field(
+        default=14.0, gt=0, validation_alias=AliasChoices("deckhand_retention_days")
+    )
+    github_max_inline_wait: float = Field(
+        default=60.0, ge=0, validation_alias=AliasChoices("deckhand_github_max_wait")
+    )
+    github_timeout: float = Field(
+        default=30.0, gt=0, validation_alias=AliasChoices("deckhand_github_timeout")
+    )
+    github_concurrency: int = Field(
+        default=8, ge=1, validation_alias=AliasChoices("deckhand_github_concurrency")
+    )
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _split_plugins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _normalise_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"debug", "info", "warning", "error", "critical"}:
+            raise ValueError("LOG_LEVEL must be debug, info, warning, error or critical")
+        return level
+
+    def private_key_pem(self) -> str | None:
+        """The App's private key as PEM text, from the variable (literal `\\n` accepted) or the file."""
+        if self.github_private_key is not None:
+            return self.github_private_key.get_secret_value().replace("\\n", "\n")
+        if self.github_private_key_path is not None:
+            return self.github_private_key_path.read_text()
+        return None
+
+    def missing_app_credentials(self) -> list[str]:
+        """Names of the variables still needed to act as a GitHub App (empty when complete)."""
+        missing = []
+        if self.github_app_id is None:
+            missing.append("GITHUB_APP_ID")
+        if self.github_private_key is None and self.github_private_key_path is None:
+            missing.append("GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH")
+        if self.github_webhook_secret is None and not self.insecure_no_secret:
+            missing.append("GITHUB_WEBHOOK_SECRET")
+        return missing
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, so the logger can scrub them wherever they appear."""
+        secrets = [
+            self.github_webhook_secret,
+            self.github_client_secret,
+            self.openai_api_key,
+            self.sentry_client_secret,
+            self.alertmanager_token,
+            self.grafana_secret,
+            self.generic_alert_secret,
+            self.slack_webhook_url,
+            self.github_private_key,
+        ]
+        values = [s.get_secret_value() for s in secrets if s is not None]
+        return [v for v in values if len(v) >= 6]

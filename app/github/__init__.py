@@ -1,0 +1,1 @@
+"""Talking to GitHub as an App: JWTs, installation tokens and a careful REST client."""

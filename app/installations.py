@@ -1,0 +1,111 @@
+"""InstallationStore: which accounts installed the App and which repositories it may act on.
+
+Kept current from `installation` and `installation_repositories` events, so the dashboard,
+the alert endpoints and the admin commands can tell an installed repository from others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from app.store.database import Database
+from app.store.schema import installation_repositories, installations
+from app.store.upsert import upsert
+
+ACTIVE, SUSPENDED, DELETED = "active", "suspended", "deleted"
+
+
+class InstallationStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(
+        self, installation: dict[str, Any], status: str, repositories: Iterable[dict[str, Any]] = ()
+    ) -> None:
+        """Store the installation's status and add the given repositories to it."""
+        account = installation.get("account") or {}
+        async with self.db.begin() as conn:
+            await upsert(
+                conn,
+                installations,
+                [
+                    {
+                        "id": installation["id"],
+                        "account": account.get("login") or account.get("slug") or "",
+                        "account_type": account.get("type"),
+                        "status": status,
+                        "updated_at": time.time(),
+                    }
+                ],
+                keys=["id"],
+            )
+            if status == DELETED:
+                await conn.execute(
+                    delete(installation_repositories).where(
+                        installation_repositories.c.installation_id == installation["id"]
+                    )
+                )
+                return
+            await upsert(
+                conn,
+                installation_repositories,
+                [
+                    {
+                        "installation_id": installation["id"],
+                        "repository": repo["full_name"],
+                        "repository_id": repo.get("id"),
+                    }
+                    for repo in repositories
+                ],
+                keys=["installation_id", "repository"],
+            )
+
+    async def remove_repositories(
+        self, installation_id: int, repositories: Iterable[dict[str, Any]]
+    ) -> None:
+        names = [repo["full_name"] for repo in repositories]
+        if not names:
+            return
+        async with self.db.begin() as conn:
+            await conn.execute(
+                delete(installation_repositories).where(
+                    installation_repositories.c.installation_id == installation_id,
+                    installation_repositories.c.repository.in_(names),
+                )
+            )
+
+    async def installation_for(self, repository: str) -> int | None:
+        """The active installation that covers `owner/name`, if any."""
+        query = (
+            select(installations.c.id)
+            .join(
+                installation_repositories,
+                installation_repositories.c.installation_id == installations.c.id,
+            )
+            .where(
+                installation_repositories.c.repository == repository,
+                installations.c.status == ACTIVE,
+            )
+        )
+        async with self.db.connect() as conn:
+            return (await conn.execute(query)).scalar()
+
+    async def get(self, installation_id: int) -> dict[str, Any] | None:
+        async with self.db.connect() as conn:
+            row = (
+                await conn.execute(select(installations).where(installations.c.id == installation_id))
+            ).first()
+            if row is None:
+                return None
+            repos = (
+                await conn.execute(
+                    select(installation_repositories.c.repository)
+                    .where(installation_repositories.c.installation_id == installation_id)
+                    .order_by(installation_repositories.c.repository)
+                )
+            ).scalars()
+            return {**row._mapping, "repositories": list(repos)}

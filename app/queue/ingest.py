@@ -1,0 +1,81 @@
+"""IngestBatcher: group commit for inbound deliveries.
+
+Each request hands its delivery over and waits; one task commits everything that arrived
+meanwhile in a single transaction (one fsync for many requests), then answers them all.
+The answer is given only after the commit, so an acknowledged delivery is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from app.logs import get_logger
+from app.store.deliveries import DeliveryStore, NewDelivery
+
+log = get_logger(__name__)
+
+
+class IngestBatcher:
+    def __init__(
+        self,
+        store: DeliveryStore,
+        *,
+        max_batch: int = 512,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._max_batch = max_batch
+        self._on_commit = on_commit or (lambda: None)
+        self._pending: list[tuple[NewDelivery, asyncio.Future[bool]]] = []
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def submit(self, delivery: NewDelivery) -> bool:
+        """Persist one delivery; True when it is new, False when its id was already stored."""
+        if self._closing or self._task is None:
+            raise RuntimeError("the ingest batcher is not running")
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((delivery, future))
+        self._ready.set()
+        return await future
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ingest-batcher")
+
+    async def stop(self) -> None:
+        """Commit what is pending, then stop."""
+        self._closing = True
+        self._ready.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                await self._commit(batch)
+            if self._closing:
+                return
+
+    async def _commit(self, batch: list[tuple[NewDelivery, asyncio.Future[bool]]]) -> None:
+        try:
+            new_ids = await self._store.add_many([delivery for delivery, _ in batch])
+        except Exception as exc:  # the requests answer 503 and GitHub redelivers later
+            log.exception("ingest_commit_failed", batch=len(batch))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        seen: set[str] = set()
+        for delivery, future in batch:
+            # Within one batch, only the first of two equal ids counts as new.
+            is_new = delivery.id in new_ids and delivery.id not in seen
+            seen.add(delivery.id)
+            if not future.done():
+                future.set_result(is_new)
+        self._on_commit()

@@ -1,0 +1,179 @@
+"""WorkerPool: leases due deliveries from the store and runs a job function on each.
+
+At-least-once: a delivery is marked done only after its job returned; a worker killed
+mid-job loses its lease and another (or the restarted process) runs the job again, so
+jobs must be idempotent (see DESIGN.md). Failures are retried with exponential backoff
+and full jitter; after `max_attempts` the delivery is dead-lettered with its error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from app import metrics
+from app.logs import get_logger
+from app.queue.errors import PermanentError, RetryLater
+from app.store.deliveries import Delivery, DeliveryStore
+
+log = get_logger(__name__)
+
+Job = Callable[[Delivery], Awaitable[None]]
+MAX_BACKOFF_SECONDS = 600.0
+PRUNE_EVERY_SECONDS = 3600.0
+
+
+def backoff_delay(attempt: int, base: float) -> float:
+    """Full-jitter exponential backoff for the given (1-based) attempt."""
+    ceiling = min(MAX_BACKOFF_SECONDS, base * 2 ** (attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
+
+
+def describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text[:2000]
+
+
+class WorkerPool:
+    def __init__(
+        self,
+        store: DeliveryStore,
+        job: Job,
+        *,
+        concurrency: int = 8,
+        max_attempts: int = 5,
+        retry_base_seconds: float = 2.0,
+        lease_seconds: float = 60.0,
+        poll_seconds: float = 1.0,
+        retention_seconds: float = 14 * 86400,
+    ) -> None:
+        self.store = store
+        self.job = job
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.retention_seconds = retention_seconds
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self.last_poll = 0.0
+
+    def wake(self) -> None:
+        """Called when new work was committed, so it starts without waiting for a poll."""
+        self._wakeup.set()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks) and not any(t.done() for t in self._tasks)
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="queue-claim"),
+            asyncio.create_task(self._lease_loop(), name="queue-lease"),
+            asyncio.create_task(self._prune_loop(), name="queue-prune"),
+        ]
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop taking work, let running jobs finish for a while, then hand the rest back."""
+        self._stopping = True
+        self._wakeup.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._active:
+            _, pending = await asyncio.wait(list(self._active.values()), timeout=grace_seconds)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            self.last_poll = time.time()
+            free = self.concurrency - len(self._active)
+            claimed: list[Delivery] = []
+            if free > 0:
+                try:
+                    claimed = await self.store.claim(self.worker_id, free, self.lease_seconds)
+                except Exception:
+                    log.exception("queue_claim_failed")
+            for delivery in claimed:
+                task = asyncio.create_task(self._run(delivery), name=f"job-{delivery.id}")
+                self._active[delivery.id] = task
+                task.add_done_callback(lambda _t, key=delivery.id: self._done(key))
+            if len(claimed) == free and free > 0:
+                continue  # there may be more due right now
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+
+    def _done(self, delivery_id: str) -> None:
+        self._active.pop(delivery_id, None)
+        self._wakeup.set()
+
+    async def _lease_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await self.store.extend_lease(list(self._active), self.worker_id, self.lease_seconds)
+            except Exception:
+                log.exception("queue_lease_renewal_failed")
+
+    async def _prune_loop(self) -> None:
+        while True:
+            try:
+                removed = await self.store.prune(self.retention_seconds)
+                if removed:
+                    log.info("queue_pruned", removed=removed)
+            except Exception:
+                log.exception("queue_prune_failed")
+            await asyncio.sleep(PRUNE_EVERY_SECONDS)
+
+    async def _run(self, delivery: Delivery) -> None:
+        if delivery.attempts == 1:
+            metrics.QUEUE_LATENCY_SECONDS.observe(max(0.0, time.time() - delivery.received_at))
+        started = time.perf_counter()
+        outcome = "done"
+        try:
+            await self.job(delivery)
+        except asyncio.CancelledError:
+            # Shutdown: hand the delivery back at once rather than waiting out the lease.
+            outcome = "interrupted"
+            await asyncio.shield(
+                self.store.reschedule(delivery.id, self.worker_id, "interrupted", time.time())
+            )
+            raise
+        except Exception as exc:
+            outcome = await self._failed(delivery, exc)
+        else:
+            if not await self.store.finish(delivery.id, self.worker_id):
+                log.warning("queue_lease_lost", delivery_id=delivery.id)
+        finally:
+            metrics.DELIVERIES_PROCESSED.labels(delivery.event, outcome).inc()
+            metrics.PROCESSING_SECONDS.labels(delivery.event).observe(
+                time.perf_counter() - started
+            )
+
+    async def _failed(self, delivery: Delivery, exc: Exception) -> str:
+        error = describe(exc)
+        context = {"delivery_id": delivery.id, "event": delivery.event, "attempt": delivery.attempts}
+        if isinstance(exc, PermanentError) or delivery.attempts >= self.max_attempts:
+            log.error("delivery_dead", error=error, exc_info=exc, **context)
+            await self.store.bury(delivery.id, self.worker_id, error)
+            return "dead"
+        if isinstance(exc, RetryLater):
+            at = exc.at
+        else:
+            at = time.time() + backoff_delay(delivery.attempts, self.retry_base_seconds)
+        log.warning("delivery_retry", error=error, retry_in=round(at - time.time(), 2), **context)
+        await self.store.reschedule(delivery.id, self.worker_id, error, at)
+        return "retry"

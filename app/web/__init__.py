@@ -1,0 +1,36 @@
+"""The HTTP surface: webhook intake, health, metrics and the front page.
+
+Nothing here calls GitHub: requests are verified, persisted and answered; the work
+happens in the queue's workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from app.config.settings import MAX_WEBHOOK_BYTES, Settings
+from app.service import Service
+from app.web import health, home, webhooks
+from app.web.errors import error_middleware
+from app.web.keys import SERVICE
+
+
+def create_app(settings: Settings, *, worker: bool = True) -> web.Application:
+    app = web.Application(
+        client_max_size=MAX_WEBHOOK_BYTES + 1024 * 1024, middlewares=[error_middleware]
+    )
+    service = Service(settings, web=True, worker=worker)
+    app[SERVICE] = service
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await service.start()
+        yield
+        await service.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.add_routes(webhooks.routes)
+    app.add_routes(health.routes)
+    app.add_routes(home.routes)
+    return app
