@@ -157,6 +157,7 @@ class WorkerPool:
         else:
             if not await self.store.finish(delivery.id, self.worker_id):
                 log.warning("queue_lease_lost", delivery_id=delivery.id)
+        # A failure to record the outcome leaves the lease to lapse; another attempt follows.
         finally:
             metrics.DELIVERIES_PROCESSED.labels(delivery.event, outcome).inc()
             metrics.PROCESSING_SECONDS.labels(delivery.event).observe(
@@ -165,7 +166,11 @@ class WorkerPool:
 
     async def _failed(self, delivery: Delivery, exc: Exception) -> str:
         error = describe(exc)
-        context = {"delivery_id": delivery.id, "event": delivery.event, "attempt": delivery.attempts}
+        context = {
+            "delivery_id": delivery.id,
+            "github_event": delivery.event,
+            "attempt": delivery.attempts,
+        }
         if isinstance(exc, PermanentError) or delivery.attempts >= self.max_attempts:
             log.error("delivery_dead", error=error, exc_info=exc, **context)
             await self.store.bury(delivery.id, self.worker_id, error)

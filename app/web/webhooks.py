@@ -27,7 +27,7 @@ log = get_logger("deckhand.web")
 routes = web.RouteTableDef()
 
 DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
-EVENT_NAME = re.compile(r"^[a-z_]{1,64}$")
+EVENT_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
 def _reject(status: int, reason: str, message: str) -> web.Response:

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: the Deckhand harness and request signing."""
