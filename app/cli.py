@@ -80,7 +80,12 @@ async def _deliveries(args: argparse.Namespace, settings: Settings) -> int:
             if args.json:
                 print(json.dumps(rows, indent=2))
             elif rows:
-                print(_table(rows, ["id", "event", "status", "attempts", "repository", "received", "error"]))
+                print(
+                    _table(
+                        rows,
+                        ["id", "event", "status", "attempts", "repository", "received", "error"],
+                    )
+                )
             else:
                 print("no deliveries")
             return EXIT_OK

@@ -97,7 +97,9 @@ class InstallationStore:
     async def get(self, installation_id: int) -> dict[str, Any] | None:
         async with self.db.connect() as conn:
             row = (
-                await conn.execute(select(installations).where(installations.c.id == installation_id))
+                await conn.execute(
+                    select(installations).where(installations.c.id == installation_id)
+                )
             ).first()
             if row is None:
                 return None

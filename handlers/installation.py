@@ -38,7 +38,9 @@ async def on_installation_repositories(
     store = InstallationStore(context.db)
     installation = event.data["installation"]
     await store.record(installation, ACTIVE, event.data.get("repositories_added") or [])
-    await store.remove_repositories(installation["id"], event.data.get("repositories_removed") or [])
+    await store.remove_repositories(
+        installation["id"], event.data.get("repositories_removed") or []
+    )
     context.log.info(
         "installation_repositories_recorded",
         added=len(event.data.get("repositories_added") or []),

@@ -12,5 +12,8 @@ router = Router()
 async def on_ping(event: sansio.Event, gh: Any, *args: Any, context: Any, **kwargs: Any) -> None:
     hook = event.data.get("hook") or {}
     context.log.info(
-        "ping", hook_id=event.data.get("hook_id"), hook_type=hook.get("type"), zen=event.data.get("zen")
+        "ping",
+        hook_id=event.data.get("hook_id"),
+        hook_type=hook.get("type"),
+        zen=event.data.get("zen"),
     )

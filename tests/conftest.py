@@ -53,3 +53,40 @@ async def start_deckhand(
 @pytest.fixture
 async def deckhand(start_deckhand: Callable[..., Any]) -> DeckhandHarness:
     return await start_deckhand()
+
+
+# ============================================================================
+# BEGIN fake-github fixtures (owned by tests/fakes; put other fixtures above)
+# ============================================================================
+from tests.fakes.github import FakeGitHub  # noqa: E402
+from tests.fakes.keys import AppKeys, generate_app_keys  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def app_keys() -> AppKeys:
+    """The test GitHub App: ``app_id`` 4242 and its RSA keys, generated once per session."""
+    return generate_app_keys(4242)
+
+
+@pytest.fixture
+async def fake_github(app_keys: AppKeys) -> AsyncIterator[FakeGitHub]:
+    """A running fake api.github.com for the ``app_keys`` App, at ``fake_github.url``.
+
+    At teardown the test fails if the bot sent any request GitHub's OpenAPI description
+    does not allow (``fake_github.violations``), or if the fake answered with JSON that
+    does not match GitHub's schemas (``fake_github.response_errors``). Tests that
+    provoke violations on purpose should call ``fake_github.take_violations()``.
+    """
+    async with FakeGitHub(app_id=app_keys.app_id, public_key_pem=app_keys.public_pem) as gh:
+        yield gh
+    problems = gh.problems()
+    if problems:
+        pytest.fail(
+            "fake GitHub saw problems:\n" + "\n".join(f"  - {p}" for p in problems),
+            pytrace=False,
+        )
+
+
+# ============================================================================
+# END fake-github fixtures
+# ============================================================================

@@ -1,1 +1,1 @@
-"""Typed configuration: process settings from the environment and per-repository `.github/deckhand.yml`."""
+"""Typed configuration: process settings and per-repository `.github/deckhand.yml`."""

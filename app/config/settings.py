@@ -6,11 +6,10 @@ Everything else receives a `Settings`; nothing outside this module reads `os.env
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 MAX_WEBHOOK_BYTES = 25 * 1024 * 1024
 
@@ -99,7 +98,7 @@ class Settings(BaseSettings):
         return level
 
     def private_key_pem(self) -> str | None:
-        """The App's private key as PEM text, from the variable (literal `\\n` accepted) or the file."""
+        """The App's private key as PEM text from the variable (literal `\\n` accepted) or file."""
         if self.github_private_key is not None:
             return self.github_private_key.get_secret_value().replace("\\n", "\n")
         if self.github_private_key_path is not None:

@@ -114,9 +114,12 @@ class GitHubClient(GitHubAPI):
         while True:
             attempt += 1
             try:
-                async with self._state.semaphore, self._session.request(
-                    method, url, headers=request_headers, data=body, timeout=self._timeout
-                ) as response:
+                async with (
+                    self._state.semaphore,
+                    self._session.request(
+                        method, url, headers=request_headers, data=body, timeout=self._timeout
+                    ) as response,
+                ):
                     status, response_headers = response.status, response.headers
                     payload = await response.read()
             except (aiohttp.ClientConnectorError, TimeoutError, aiohttp.ClientError) as exc:

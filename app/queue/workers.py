@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import random
 import socket
@@ -109,14 +110,14 @@ class WorkerPool:
             for delivery in claimed:
                 task = asyncio.create_task(self._run(delivery), name=f"job-{delivery.id}")
                 self._active[delivery.id] = task
-                task.add_done_callback(lambda _t, key=delivery.id: self._done(key))
+                task.add_done_callback(functools.partial(self._done, delivery.id))
             if len(claimed) == free and free > 0:
                 continue  # there may be more due right now
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
 
-    def _done(self, delivery_id: str) -> None:
+    def _done(self, delivery_id: str, _task: object = None) -> None:
         self._active.pop(delivery_id, None)
         self._wakeup.set()
 
@@ -124,7 +125,9 @@ class WorkerPool:
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
-                await self.store.extend_lease(list(self._active), self.worker_id, self.lease_seconds)
+                await self.store.extend_lease(
+                    list(self._active), self.worker_id, self.lease_seconds
+                )
             except Exception:
                 log.exception("queue_lease_renewal_failed")
 
@@ -160,9 +163,7 @@ class WorkerPool:
         # A failure to record the outcome leaves the lease to lapse; another attempt follows.
         finally:
             metrics.DELIVERIES_PROCESSED.labels(delivery.event, outcome).inc()
-            metrics.PROCESSING_SECONDS.labels(delivery.event).observe(
-                time.perf_counter() - started
-            )
+            metrics.PROCESSING_SECONDS.labels(delivery.event).observe(time.perf_counter() - started)
 
     async def _failed(self, delivery: Delivery, exc: Exception) -> str:
         error = describe(exc)

@@ -102,7 +102,7 @@ class DeliveryStore:
             ]
             if rows:
                 await conn.execute(insert(deliveries), rows)
-        return {row["id"] for row in rows}
+        return {str(row["id"]) for row in rows}
 
     async def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[Delivery]:
         """Lease up to `limit` due deliveries (queued and due, or running with a lapsed lease)."""

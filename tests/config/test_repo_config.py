@@ -1,4 +1,4 @@
-"""`.github/deckhand.yml` parsing: defaults, the documented shape, and clear errors that name keys."""
+"""`.github/deckhand.yml` parsing: defaults, the documented shape, clear errors naming keys."""
 
 from __future__ import annotations
 

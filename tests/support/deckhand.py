@@ -79,10 +79,10 @@ class DeckhandHarness:
             return response.status, answer, delivery_id
 
     async def wait_finished(
-        self, delivery_ids: list[str], timeout: float = 20.0
+        self, delivery_ids: list[str], within: float = 20.0
     ) -> dict[str, Delivery]:
         """Wait until every delivery is done or dead; returns them by id."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         pending = set(delivery_ids)
         finished: dict[str, Delivery] = {}
         while pending:
@@ -94,6 +94,8 @@ class DeckhandHarness:
             if not pending:
                 break
             if time.monotonic() > deadline:
-                raise AssertionError(f"{len(pending)} deliveries not finished: {sorted(pending)[:5]}")
+                raise AssertionError(
+                    f"{len(pending)} deliveries not finished: {sorted(pending)[:5]}"
+                )
             await asyncio.sleep(0.05)
         return finished

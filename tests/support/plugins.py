@@ -43,7 +43,9 @@ async def on_test_event(
         raise PermanentError("cannot be done")
     if mode == "config":
         loaded = await context.config()
-        context.log.info("config_loaded", fail_on=loaded.config.review.fail_on, errors=loaded.errors)
+        context.log.info(
+            "config_loaded", fail_on=loaded.config.review.fail_on, errors=loaded.errors
+        )
         ATTEMPTS[event.delivery_id].append(loaded)  # type: ignore[arg-type]
     if mode == "comment":
         owner, name = event.data["repository"]["full_name"].split("/")

@@ -17,7 +17,9 @@ async def get(deckhand: DeckhandHarness, path: str) -> tuple[int, str]:
 
 def metric(text: str, name: str, **labels: str) -> float:
     label_text = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    pattern = re.escape(name) + (r"\{" + re.escape(label_text) + r"\}" if labels else "") + r" (\S+)"
+    pattern = (
+        re.escape(name) + (r"\{" + re.escape(label_text) + r"\}" if labels else "") + r" (\S+)"
+    )
     match = re.search(pattern, text)
     return float(match.group(1)) if match else 0.0
 
@@ -40,7 +42,9 @@ async def test_healthz_reports_database_queue_and_setup_mode(deckhand: DeckhandH
     assert "GITHUB_APP_ID" in body["github_app"]["missing"]
 
 
-async def test_healthz_is_503_when_the_database_is_gone(deckhand: DeckhandHarness, tmp_path: Path) -> None:
+async def test_healthz_is_503_when_the_database_is_gone(
+    deckhand: DeckhandHarness, tmp_path: Path
+) -> None:
     service = deckhand.app[SERVICE]  # type: ignore[attr-defined]
     await service.db.engine.dispose()
     for name in os.listdir(tmp_path):
@@ -70,11 +74,15 @@ async def test_metrics_count_deliveries_and_show_queue_depth(deckhand: DeckhandH
     status, after = await get(deckhand, "/metrics")
     assert status == 200
     received = "deckhand_deliveries_received_total"
-    assert metric(after, received, event="ping", source="github") == metric(
-        before, received, event="ping", source="github"
-    ) + 1
+    assert (
+        metric(after, received, event="ping", source="github")
+        == metric(before, received, event="ping", source="github") + 1
+    )
     rejected = "deckhand_deliveries_rejected_total"
-    assert metric(after, rejected, reason="signature") == metric(before, rejected, reason="signature") + 1
+    assert (
+        metric(after, rejected, reason="signature")
+        == metric(before, rejected, reason="signature") + 1
+    )
     assert metric(after, "deckhand_queue_depth", status="done") == 1
     assert "deckhand_delivery_processing_seconds_bucket" in after
 

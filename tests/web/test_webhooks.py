@@ -40,7 +40,7 @@ async def test_missing_signature_is_401(deckhand: DeckhandHarness) -> None:
 async def test_legacy_sha1_signature_alone_is_refused(deckhand: DeckhandHarness) -> None:
     data = json.dumps(PING).encode()
     sha1 = "sha1=" + hmac.new(WEBHOOK_SECRET.encode(), data, hashlib.sha1).hexdigest()
-    status, body, delivery_id = await deckhand.post(
+    status, _body, delivery_id = await deckhand.post(
         "ping", None, body=data, secret=None, headers={"X-Hub-Signature": sha1}
     )
     assert status == 401
@@ -85,7 +85,7 @@ async def test_json_that_is_not_an_object_is_400(deckhand: DeckhandHarness) -> N
 
 
 async def test_binary_body_is_400(deckhand: DeckhandHarness) -> None:
-    status, body, _ = await deckhand.post("ping", None, body=bytes(range(256)))
+    status, _body, _ = await deckhand.post("ping", None, body=bytes(range(256)))
     assert status == 400
 
 
@@ -107,7 +107,7 @@ async def test_missing_delivery_header_is_400(deckhand: DeckhandHarness) -> None
 
 async def test_oversized_body_is_413(deckhand: DeckhandHarness) -> None:
     padding = "x" * (MAX_WEBHOOK_BYTES + 10)
-    status, body, delivery_id = await deckhand.post("ping", {"zen": padding})
+    status, _body, delivery_id = await deckhand.post("ping", {"zen": padding})
     assert status == 413
     assert await deckhand.store.get(delivery_id) is None
 
@@ -170,6 +170,6 @@ async def test_every_real_github_example_is_accepted_and_finished(
             assert status == 202, (group["name"], body)
             sent[delivery_id] = group["name"]
     assert len(sent) > 300
-    finished = await deckhand.wait_finished(list(sent), timeout=60)
+    finished = await deckhand.wait_finished(list(sent), within=60)
     dead = {sent[i]: d.last_error for i, d in finished.items() if d.status != "done"}
     assert dead == {}
