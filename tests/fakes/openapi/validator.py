@@ -92,6 +92,12 @@ ViolationKind = Literal[
     "unexpected_body",
     "invalid_json",
     "body_schema",
+    # Raised by the fake server rather than the schema check:
+    "missing_user_agent",
+    "api_version",
+    "missing_auth",
+    "semantic",  # e.g. a completed check run without a conclusion
+    "no_handler",
 ]
 
 
@@ -212,7 +218,9 @@ def _format_checker() -> FormatChecker:
         if not isinstance(value, str):
             return True
         # RFC 3339: a full date, a time, and a mandatory offset.
-        if not re.fullmatch(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)", value):
+        if not re.fullmatch(
+            r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)", value
+        ):
             raise ValueError(f"{value!r} is not an RFC 3339 date-time")
         datetime.fromisoformat(value.replace("z", "Z"))
         return True
@@ -260,6 +268,8 @@ def _match_segments(
         return acc if not parts else None
     head, rest = segments[0], segments[1:]
     if head.multi is not None:
+        if parts == [""] and not rest:  # trailing slash: empty value, e.g. contents/ (root)
+            return {**acc, head.multi: ""}
         # Consume 1..n segments, longest first (backtracking for templates like
         # /branches/{branch}/protection where {branch} may contain slashes).
         for n in range(len(parts) - len(rest), 0, -1):
@@ -371,7 +381,9 @@ class OpenAPIValidator:
             first = r.segments[0].literal if r.segments else ""
             count = None if any(s.multi for s in r.segments) else len(r.segments)
             self._buckets.setdefault((first, count), []).append(r)
-        self._route_cache: dict[tuple[str, str], tuple[Operation | None, dict[str, str], Violation | None]] = {}
+        self._route_cache: dict[
+            tuple[str, str], tuple[Operation | None, dict[str, str], Violation | None]
+        ] = {}
 
     # ----------------------------------------------------------------- construction
     def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
@@ -451,26 +463,38 @@ class OpenAPIValidator:
         )
         matches = [(r, params) for r in candidates if (params := r.match(parts)) is not None]
         if not matches:
-            return None, {}, Violation(
-                "unknown_path", f"{method} {path}: no such path in GitHub's REST API", 404
+            return (
+                None,
+                {},
+                Violation(
+                    "unknown_path", f"{method} {path}: no such path in GitHub's REST API", 404
+                ),
             )
         for route, params in matches:
             if method in route.methods:
                 op = self.operations.get(f"{method} {route.template}")
                 if op is None:
-                    return None, {}, Violation(
-                        "not_vendored",
-                        f"{method} {path}: GitHub operation {method} {route.template} is not "
-                        f"in the vendored OpenAPI subset; {VENDOR_HINT}",
-                        404,
+                    return (
+                        None,
+                        {},
+                        Violation(
+                            "not_vendored",
+                            f"{method} {path}: GitHub operation {method} {route.template} is not "
+                            f"in the vendored OpenAPI subset; {VENDOR_HINT}",
+                            404,
+                        ),
                     )
                 return op, params, None
         best = matches[0][0]
         allowed = ", ".join(sorted(best.methods))
-        return None, {}, Violation(
-            "method_not_allowed",
-            f"{method} {path}: method not allowed for {best.template} (GitHub has: {allowed})",
-            404,
+        return (
+            None,
+            {},
+            Violation(
+                "method_not_allowed",
+                f"{method} {path}: method not allowed for {best.template} (GitHub has: {allowed})",
+                404,
+            ),
         )
 
     # ------------------------------------------------------------------- requests
@@ -662,7 +686,8 @@ class OpenAPIValidator:
         if not media or "schema" not in media:
             return []
         validator = self._validator(
-            f"{op.key}#response:{status}:{media_type}", translate_schema(media["schema"])
+            f"{op.key}#response:{status}:{media_type}",
+            translate_schema(_patch_known_spec_bugs(media["schema"])),
         )
         out = []
         for err in validator.iter_errors(body):
@@ -672,6 +697,28 @@ class OpenAPIValidator:
 
 
 # ---------------------------------------------------------------------------- helpers
+def _patch_known_spec_bugs(schema: Any) -> Any:
+    """Fix known mistakes in GitHub's description that real responses contradict.
+
+    * ``GET /app/installations`` describes ``account`` as ``allOf: [Simple User,
+      Enterprise]`` (both at once, impossible for a user or organization); the
+      ``installation`` component says ``anyOf`` of the same two, which is what GitHub
+      means and returns.
+    """
+    if isinstance(schema, list):
+        return [_patch_known_spec_bugs(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _patch_known_spec_bugs(v) for k, v in schema.items()}
+    members = out.get("allOf")
+    if isinstance(members, list) and {m.get("title") for m in members if isinstance(m, dict)} == {
+        "Simple User",
+        "Enterprise",
+    }:
+        out["anyOf"] = out.pop("allOf")
+    return out
+
+
 def _pairs(query: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> list[tuple[str, str]]:
     if query is None:
         return []
