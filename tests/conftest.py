@@ -35,9 +35,9 @@ async def start_deckhand(
     """Start Deckhand (web + embedded workers) on loopback with settings overrides."""
     sessions: list[aiohttp.ClientSession] = []
 
-    async def start(**overrides: Any) -> DeckhandHarness:
+    async def start(worker: bool = True, **overrides: Any) -> DeckhandHarness:
         settings = make_settings(tmp_path, **overrides)
-        app = create_app(settings)
+        app = create_app(settings, worker=worker)
         server = await aiohttp_server(app)
         session = aiohttp.ClientSession()
         sessions.append(session)

@@ -43,7 +43,7 @@ async def send(session: aiohttp.ClientSession, url: str, delivery_id: str) -> bo
     try:
         async with session.post(f"{url}/webhooks/github", data=body, headers=headers) as response:
             return response.status == 202
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         return False
 
 

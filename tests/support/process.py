@@ -37,12 +37,29 @@ class DeckhandProcess:
         self.log_path = log_path
         self.process: asyncio.subprocess.Process | None = None
 
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "app", *self.args, env=self.env, stdout=log, stderr=log
+            )
+        return self.process
+
+    async def start_without_http(self, within: float = 30.0) -> None:
+        """Start a process that serves no HTTP (a worker); ready when it logs so."""
+        process = await self._spawn()
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                raise RuntimeError(f"deckhand exited: {self.log_path.read_text()[-2000:]}")
+            if "service_started" in self.log_path.read_text():
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError("deckhand did not start")
+
     async def start(self, within: float = 30.0) -> None:
-        log = self.log_path.open("ab")
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "app", *self.args, env=self.env, stdout=log, stderr=log
-        )
-        log.close()
+        """Start `python -m app` and wait until /healthz answers 200."""
+        await self._spawn()
+        assert self.process is not None
         deadline = time.monotonic() + within
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
