@@ -100,10 +100,14 @@ class Processes:
         if proc.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGTERM)
+                os.killpg(proc.pid, signal.SIGCONT)  # a frozen server must run to exit
             try:
                 proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
-                pass
+                log(
+                    f"pid {proc.pid} ({proc.args[0]}) still running {grace:g} s"
+                    " after SIGTERM: killed"
+                )
         # The leader may be gone while others in its group live on.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -246,6 +250,36 @@ class Server:
 
     def cpu_seconds(self) -> float:
         return group_cpu_seconds(self.proc.pid) if self.proc else 0.0
+
+    def freeze(self) -> None:
+        """SIGSTOP the server's process group: it uses no CPU while the other is measured."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGCONT)
+
+    def wait_quiet(self, timeout: float, window: float = 1.0, busy: float = 0.05) -> float:
+        """Wait until the server uses under `busy` of a core over `window`; the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            cpu0 = self.cpu_seconds()
+            time.sleep(window)
+            if self.cpu_seconds() - cpu0 < busy * window:
+                break
+        else:
+            log(f"[{self.name}] still busy after {timeout:.0f} s; measuring anyway")
+        return time.monotonic() - started
+
+    def queue_state(self) -> str | None:
+        """The `queue` part of the readiness answer, where the server reports one."""
+        try:
+            status, answer = http_request(self.port, "GET", self.ready_path, timeout=5)
+            queue = json.loads(answer).get("queue") if status == 200 else None
+        except (OSError, ValueError, AttributeError):
+            return None
+        return json.dumps(queue) if queue is not None else None
 
     def check_alive(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -471,7 +505,8 @@ class Run:
     errors: dict[str, int]
     status: dict[str, int]
     server_cpu_s: float
-    idle_server_cpu_s: float
+    idle_server_cpu_s: float  # the other server's CPU during this run
+    settle_s: float  # how long --idle drain waited for both servers to go quiet first
 
     @property
     def cpu_ms_per_1k(self) -> float:
@@ -505,11 +540,20 @@ def run_wrk(
         nonce,
     ]
     server.check_alive()
-    cpu0 = server.cpu_seconds()
-    idle0 = other.cpu_seconds() if other else 0.0
-    result = procs.run(argv, timeout=duration + args.request_timeout + 30)
-    cpu = server.cpu_seconds() - cpu0
-    idle = (other.cpu_seconds() - idle0) if other else 0.0
+    waited = 0.0
+    if args.idle == "drain":  # every run starts with both servers quiet (queues drained)
+        waited = sum(s.wait_quiet(args.settle_timeout) for s in (server, other) if s)
+    if other is not None and args.idle == "freeze":
+        other.freeze()
+    try:
+        cpu0 = server.cpu_seconds()
+        idle0 = other.cpu_seconds() if other else 0.0
+        result = procs.run(argv, timeout=duration + args.request_timeout + 30)
+        cpu = server.cpu_seconds() - cpu0
+        idle = (other.cpu_seconds() - idle0) if other else 0.0
+    finally:
+        if other is not None and args.idle == "freeze":
+            other.thaw()
     out = result.stdout.decode(errors="replace")
     if result.returncode != 0:
         raise BenchError(
@@ -563,6 +607,7 @@ def run_wrk(
         status=status,
         server_cpu_s=cpu,
         idle_server_cpu_s=idle,
+        settle_s=waited,
     )
 
 
@@ -605,6 +650,16 @@ def count_deliveries(db: Path, table: str) -> int:
         conn.close()
 
 
+def deliveries_by_status(db: Path, table: str) -> dict[str, int]:
+    """Rows per `status` (queued, done, ...), where the table has that column."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = conn.execute(f"SELECT status, count(*) FROM {table} GROUP BY status")
+        return {str(k): int(v) for k, v in rows}
+    finally:
+        conn.close()
+
+
 def settled_count(db: Path, table: str, timeout: float = 15.0) -> int:
     """The row count once it stops growing (in-flight requests cut off by wrk may still land)."""
     deadline = time.monotonic() + timeout
@@ -632,7 +687,8 @@ def summarize(runs: list[Run]) -> dict[str, float]:
         "rps_max": max(r.rps for r in runs),
         **{f"p{p}": statistics.median(r.latency_us[p] for r in runs) for p in PERCENTILES},
         "cpu_ms_per_1k": statistics.median(r.cpu_ms_per_1k for r in runs),
-        "idle_cpu_s": statistics.median(r.idle_server_cpu_s for r in runs),
+        "other_cpu_s": statistics.median(r.idle_server_cpu_s for r in runs),
+        "settle_s": statistics.median(r.settle_s for r in runs),
         "ok": sum(r.ok for r in runs),
     }
 
@@ -646,7 +702,8 @@ def print_report(
     print(
         f"Webhook ingest, {args.rounds} rounds x {args.duration:g} s per server,"
         f" wrk -t{args.threads} -c{args.connections}, signed `push` payload of"
-        f" {payload_len} bytes, unique X-GitHub-Delivery per request"
+        f" {payload_len} bytes, unique X-GitHub-Delivery per request;"
+        f" idle server policy: {args.idle}"
     )
     print(
         f"machine: {os.cpu_count()} CPUs, load average before the run"
@@ -686,9 +743,15 @@ def print_report(
             f" (lower is better), CPU per request x{d['cpu_ms_per_1k'] / p['cpu_ms_per_1k']:.2f}"
         )
         print(
-            f"idle server's CPU during the other's rounds (median s per round):"
-            f" deckhand {d['idle_cpu_s']:.2f}, probot {p['idle_cpu_s']:.2f}"
+            f"CPU the idle server used during the other's rounds (--idle {args.idle};"
+            f" median s per round): deckhand {p['other_cpu_s']:.2f} while probot ran,"
+            f" probot {d['other_cpu_s']:.2f} while deckhand ran"
         )
+        if args.idle == "drain":
+            print(
+                f"waited for both servers to go quiet before each round (median s):"
+                f" {d['settle_s']:.0f} before deckhand's, {p['settle_s']:.0f} before probot's"
+            )
     print()
     print("per round (req/s, p99 ms):")
     for n in names:
@@ -698,6 +761,14 @@ def print_report(
             if r.server == n and r.round > 0
         ]
         print(f"  {n:<9} " + "  ".join(cells))
+    for n in names:
+        measured = [r for r in runs if r.server == n and r.round > 0]
+        first, last = measured[0].rps, measured[-1].rps
+        if len(measured) >= 3 and last < 0.7 * first:
+            print(
+                f"note: {n}'s throughput fell from {first:.0f} to {last:.0f} req/s over the"
+                " rounds: the median hides a trend (for Deckhand, look at its queue backlog)"
+            )
     return summary
 
 
@@ -745,6 +816,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds a server may take to answer its readiness check",
     )
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between runs")
+    parser.add_argument(
+        "--idle",
+        choices=("freeze", "drain", "run"),
+        default="freeze",
+        help="what the server not being measured does meanwhile: freeze (SIGSTOP, so"
+        " background work such as Deckhand's queue workers cannot take CPU from the"
+        " other; Deckhand's backlog grows from round to round), drain (before every run"
+        " wait until both servers use under 5%% of a core, up to --settle-timeout each:"
+        " every round starts with Deckhand's queue worked off; much slower) or run"
+        " (nothing; the idle server's CPU is only reported)",
+    )
+    parser.add_argument(
+        "--settle-timeout",
+        type=float,
+        default=300,
+        help="--idle drain: longest wait for the idle server to go quiet",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument(
         "--keep-tmp",
@@ -808,7 +896,8 @@ def bench(args: argparse.Namespace, procs: Processes, tmp: Path) -> int:
             log(
                 f"[{server.name}] round {round_no}/{args.rounds}: {run.rps:8.0f} req/s,"
                 f" p50 {fmt_ms(run.latency_us['50'])} ms, p99 {fmt_ms(run.latency_us['99'])} ms,"
-                f" CPU {run.cpu_ms_per_1k:.0f} ms/1k req, idle other {run.idle_server_cpu_s:.2f} s"
+                f" CPU {run.cpu_ms_per_1k:.0f} ms/1k req;"
+                f" other server: {run.idle_server_cpu_s:.2f} s CPU, waited {run.settle_s:.0f} s"
             )
             time.sleep(args.pause)
 
@@ -817,12 +906,14 @@ def bench(args: argparse.Namespace, procs: Processes, tmp: Path) -> int:
     summary = print_report(servers, runs, args, len(body))
 
     status = 0
-    persisted: dict[str, int] = {}
+    persisted: dict[str, Any] = {}
     deckhand = next((s for s in servers if s.name == "deckhand"), None)
     if deckhand is not None:
         db = Path(deckhand.info["database"])
         rows = settled_count(db, args.deliveries_table)
         persisted = {"rows": rows, "accepted_2xx": deckhand.accepted}
+        with contextlib.suppress(sqlite3.Error):
+            persisted["by_status"] = deliveries_by_status(db, args.deliveries_table)
         print()
         verdict = "OK" if rows >= deckhand.accepted else "FAIL"
         print(
@@ -835,6 +926,11 @@ def bench(args: argparse.Namespace, procs: Processes, tmp: Path) -> int:
                 else ""
             )
         )
+        if persisted.get("by_status"):
+            print(f"deckhand rows by status: {json.dumps(persisted['by_status'])}")
+        queue = deckhand.queue_state()
+        if queue:
+            print(f"deckhand queue after the run (GET {deckhand.ready_path}): {queue}")
         if rows < deckhand.accepted:
             status = 1
             print(

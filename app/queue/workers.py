@@ -147,20 +147,24 @@ class WorkerPool:
         started = time.perf_counter()
         outcome = "done"
         try:
-            await self.job(delivery)
-        except asyncio.CancelledError:
-            # Shutdown: hand the delivery back at once rather than waiting out the lease.
-            outcome = "interrupted"
-            await asyncio.shield(
-                self.store.reschedule(delivery.id, self.worker_id, "interrupted", time.time())
-            )
-            raise
-        except Exception as exc:
-            outcome = await self._failed(delivery, exc)
-        else:
-            if not await self.store.finish(delivery.id, self.worker_id):
-                log.warning("queue_lease_lost", delivery_id=delivery.id)
-        # A failure to record the outcome leaves the lease to lapse; another attempt follows.
+            try:
+                await self.job(delivery)
+            except asyncio.CancelledError:
+                # Shutdown: hand the delivery back at once rather than waiting out the lease.
+                outcome = "interrupted"
+                await asyncio.shield(
+                    self.store.reschedule(delivery.id, self.worker_id, "interrupted", time.time())
+                )
+                raise
+            except Exception as exc:
+                outcome = await self._failed(delivery, exc)
+            else:
+                if not await self.store.finish(delivery.id, self.worker_id):
+                    log.warning("queue_lease_lost", delivery_id=delivery.id)
+        except Exception:
+            # The outcome could not be recorded: the lease lapses and the job runs again.
+            outcome = "unrecorded"
+            log.exception("queue_outcome_not_recorded", delivery_id=delivery.id)
         finally:
             metrics.DELIVERIES_PROCESSED.labels(delivery.event, outcome).inc()
             metrics.PROCESSING_SECONDS.labels(delivery.event).observe(time.perf_counter() - started)
