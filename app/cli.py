@@ -117,6 +117,7 @@ async def _deliveries(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(settings: Settings) -> int:
+    import uvloop
     from aiohttp import web
 
     from app.web import create_app
@@ -124,16 +125,19 @@ def _serve(settings: Settings) -> int:
     app = create_app(settings, worker=not settings.queue_url)
     web.run_app(
         app,
+        loop=uvloop.new_event_loop(),
         host=settings.host,
         port=settings.port,
         access_log=None if settings.log_level != "debug" else web.access_logger,
         print=None,
-        shutdown_timeout=15,
+        shutdown_timeout=5,
     )
     return EXIT_OK
 
 
 def _worker(settings: Settings) -> int:
+    import uvloop
+
     from app.service import Service
 
     async def run() -> None:
@@ -150,7 +154,7 @@ def _worker(settings: Settings) -> int:
         finally:
             await service.stop()
 
-    asyncio.run(run())
+    uvloop.run(run())
     return EXIT_OK
 
 

@@ -10,13 +10,55 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 
 from app.store.database import Database
 from app.store.schema import installation_repositories, installations
 from app.store.upsert import upsert
 
 ACTIVE, SUSPENDED, DELETED = "active", "suspended", "deleted"
+
+
+def _record(
+    conn: Connection, installation: dict[str, Any], status: str, repositories: list[dict[str, Any]]
+) -> None:
+    account = installation.get("account") or {}
+    row = {
+        "id": installation["id"],
+        "account": account.get("login") or account.get("slug") or "",
+        "account_type": account.get("type"),
+        "status": status,
+        "updated_at": time.time(),
+    }
+    upsert(conn, installations, [row], keys=["id"])
+    if status == DELETED:
+        conn.execute(
+            delete(installation_repositories).where(
+                installation_repositories.c.installation_id == installation["id"]
+            )
+        )
+        return
+    rows = [
+        {
+            "installation_id": installation["id"],
+            "repository": repo["full_name"],
+            "repository_id": repo.get("id"),
+        }
+        for repo in repositories
+    ]
+    upsert(conn, installation_repositories, rows, keys=["installation_id", "repository"])
+
+
+def _get(conn: Connection, installation_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(installations).where(installations.c.id == installation_id)).first()
+    if row is None:
+        return None
+    repos = conn.execute(
+        select(installation_repositories.c.repository)
+        .where(installation_repositories.c.installation_id == installation_id)
+        .order_by(installation_repositories.c.repository)
+    ).scalars()
+    return {**row._mapping, "repositories": list(repos)}
 
 
 class InstallationStore:
@@ -27,42 +69,7 @@ class InstallationStore:
         self, installation: dict[str, Any], status: str, repositories: Iterable[dict[str, Any]] = ()
     ) -> None:
         """Store the installation's status and add the given repositories to it."""
-        account = installation.get("account") or {}
-        async with self.db.begin() as conn:
-            await upsert(
-                conn,
-                installations,
-                [
-                    {
-                        "id": installation["id"],
-                        "account": account.get("login") or account.get("slug") or "",
-                        "account_type": account.get("type"),
-                        "status": status,
-                        "updated_at": time.time(),
-                    }
-                ],
-                keys=["id"],
-            )
-            if status == DELETED:
-                await conn.execute(
-                    delete(installation_repositories).where(
-                        installation_repositories.c.installation_id == installation["id"]
-                    )
-                )
-                return
-            await upsert(
-                conn,
-                installation_repositories,
-                [
-                    {
-                        "installation_id": installation["id"],
-                        "repository": repo["full_name"],
-                        "repository_id": repo.get("id"),
-                    }
-                    for repo in repositories
-                ],
-                keys=["installation_id", "repository"],
-            )
+        await self.db.transaction(_record, installation, status, list(repositories))
 
     async def remove_repositories(
         self, installation_id: int, repositories: Iterable[dict[str, Any]]
@@ -70,13 +77,11 @@ class InstallationStore:
         names = [repo["full_name"] for repo in repositories]
         if not names:
             return
-        async with self.db.begin() as conn:
-            await conn.execute(
-                delete(installation_repositories).where(
-                    installation_repositories.c.installation_id == installation_id,
-                    installation_repositories.c.repository.in_(names),
-                )
-            )
+        statement = delete(installation_repositories).where(
+            installation_repositories.c.installation_id == installation_id,
+            installation_repositories.c.repository.in_(names),
+        )
+        await self.db.transaction(lambda conn: conn.execute(statement))
 
     async def installation_for(self, repository: str) -> int | None:
         """The active installation that covers `owner/name`, if any."""
@@ -91,23 +96,7 @@ class InstallationStore:
                 installations.c.status == ACTIVE,
             )
         )
-        async with self.db.connect() as conn:
-            return (await conn.execute(query)).scalar()
+        return await self.db.read(lambda conn: conn.execute(query).scalar())
 
     async def get(self, installation_id: int) -> dict[str, Any] | None:
-        async with self.db.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(installations).where(installations.c.id == installation_id)
-                )
-            ).first()
-            if row is None:
-                return None
-            repos = (
-                await conn.execute(
-                    select(installation_repositories.c.repository)
-                    .where(installation_repositories.c.installation_id == installation_id)
-                    .order_by(installation_repositories.c.repository)
-                )
-            ).scalars()
-            return {**row._mapping, "repositories": list(repos)}
+        return await self.db.read(_get, installation_id)

@@ -108,7 +108,6 @@ def configure_logging(level: str = "info", fmt: str = "json", secrets: Iterable[
     # aiohttp's access log costs a line per delivery; keep it for debugging only.
     logging.getLogger("aiohttp.access").setLevel("DEBUG" if level == "debug" else "WARNING")
     logging.getLogger("alembic").setLevel("WARNING")
-    logging.getLogger("aiosqlite").setLevel("WARNING")
 
 
 def get_logger(name: str) -> Any:

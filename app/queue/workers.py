@@ -64,6 +64,7 @@ class WorkerPool:
         self.retention_seconds = retention_seconds
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._active: dict[str, asyncio.Task[None]] = {}
+        self._completed: list[str] = []  # done, to be marked so with the next claim
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -96,26 +97,38 @@ class WorkerPool:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._completed:
+            await self._settle_and_claim(0)
 
     async def _claim_loop(self) -> None:
         while not self._stopping:
             self.last_poll = time.time()
             free = self.concurrency - len(self._active)
-            claimed: list[Delivery] = []
-            if free > 0:
-                try:
-                    claimed = await self.store.claim(self.worker_id, free, self.lease_seconds)
-                except Exception:
-                    log.exception("queue_claim_failed")
+            claimed = await self._settle_and_claim(free)
             for delivery in claimed:
                 task = asyncio.create_task(self._run(delivery), name=f"job-{delivery.id}")
                 self._active[delivery.id] = task
                 task.add_done_callback(functools.partial(self._done, delivery.id))
-            if len(claimed) == free and free > 0:
+            if (len(claimed) == free and free > 0) or self._completed:
                 continue  # there may be more due right now
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
+
+    async def _settle_and_claim(self, limit: int) -> list[Delivery]:
+        """One transaction: record the jobs that finished, lease the next ones."""
+        finished, self._completed = self._completed, []
+        try:
+            settled, claimed = await self.store.settle_and_claim(
+                finished, self.worker_id, max(limit, 0), self.lease_seconds
+            )
+        except Exception:
+            log.exception("queue_claim_failed")
+            self._completed = finished + self._completed
+            return []
+        if settled < len(finished):
+            log.warning("queue_lease_lost", jobs=len(finished) - settled)
+        return claimed
 
     def _done(self, delivery_id: str, _task: object = None) -> None:
         self._active.pop(delivery_id, None)
@@ -159,8 +172,7 @@ class WorkerPool:
             except Exception as exc:
                 outcome = await self._failed(delivery, exc)
             else:
-                if not await self.store.finish(delivery.id, self.worker_id):
-                    log.warning("queue_lease_lost", delivery_id=delivery.id)
+                self._completed.append(delivery.id)
         except Exception:
             # The outcome could not be recorded: the lease lapses and the job runs again.
             outcome = "unrecorded"

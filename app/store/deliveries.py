@@ -8,12 +8,14 @@ worker takes it again. This module only reads and writes rows; policy lives in a
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Dialect, and_, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.store.database import Database
 from app.store.schema import deliveries
@@ -64,6 +66,131 @@ class Delivery:
 _SUMMARY_COLUMNS = [c for c in deliveries.c if c.name != "payload"]
 
 
+_INSERT_COLUMNS = (
+    "id", "source", "event", "action", "installation_id", "repository",
+    "payload", "status", "attempts", "run_after", "received_at",
+)  # fmt: skip
+
+
+@functools.cache
+def _insert_new_sql(dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """`INSERT ... ON CONFLICT (id) DO NOTHING`, compiled once per dialect.
+
+    The hot path of ingest: executed through the driver directly, with rows as tuples
+    in the statement's parameter order, to spare SQLAlchemy's per-row work.
+    """
+    insert_for = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert_for(deliveries)
+        .values({name: None for name in _INSERT_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    compiled = statement.compile(dialect=dialect)
+    order = tuple(compiled.positiontup) if compiled.positiontup else None
+    return str(compiled), order
+
+
+def _add_many(conn: Connection, items: Sequence[NewDelivery]) -> set[str]:
+    now = time.time()
+    unique = {item.id: item for item in items}
+    rows = [
+        {
+            "id": item.id,
+            "source": item.source,
+            "event": item.event,
+            "action": item.action,
+            "installation_id": item.installation_id,
+            "repository": item.repository,
+            "payload": item.payload,
+            "status": QUEUED,
+            "attempts": 0,
+            "run_after": now,
+            "received_at": now,
+        }
+        for item in unique.values()
+    ]
+    sql, order = _insert_new_sql(conn.dialect)
+    parameters: list[Any] = [tuple(row[k] for k in order) for row in rows] if order else rows
+    inserted = conn.exec_driver_sql(sql, parameters).rowcount
+    if inserted == len(rows):
+        return set(unique)
+    # Some were redeliveries: the new rows are the ones stamped by this transaction.
+    query = select(deliveries.c.id).where(
+        deliveries.c.id.in_(list(unique)), deliveries.c.received_at == now
+    )
+    return set(conn.execute(query).scalars())
+
+
+def _finish(conn: Connection, ids: Sequence[str], worker_id: str) -> int:
+    if not ids:
+        return 0
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id.in_(list(ids)),
+            deliveries.c.locked_by == worker_id,
+            deliveries.c.status == RUNNING,
+        )
+        .values(status=DONE, finished_at=time.time(), locked_by=None, locked_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
+def _claim(conn: Connection, worker_id: str, limit: int, lease_seconds: float) -> list[Delivery]:
+    """Lease due jobs: lapsed leases first (their worker died), then queued by `run_after`.
+
+    Two index range scans, each with its own LIMIT, so a deep queue costs nothing extra.
+    """
+    if limit <= 0:
+        return []
+    now = time.time()
+    lapsed = (
+        select(deliveries.c.id)
+        .where(deliveries.c.status == RUNNING, deliveries.c.locked_until < now)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    queued = (
+        select(deliveries.c.id)
+        .where(deliveries.c.status == QUEUED, deliveries.c.run_after <= now)
+        .order_by(deliveries.c.run_after)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(conn.execute(lapsed).scalars())
+    if len(ids) < limit:
+        ids += conn.execute(queued.limit(limit - len(ids))).scalars()
+    if not ids:
+        return []
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids))
+        .values(
+            status=RUNNING,
+            locked_by=worker_id,
+            locked_until=now + lease_seconds,
+            attempts=deliveries.c.attempts + 1,
+            started_at=now,
+        )
+        .returning(*deliveries.c)
+    )
+    rows = conn.execute(statement).all()
+    return sorted((Delivery.from_row(r) for r in rows), key=lambda d: d.run_after)
+
+
+def _release(conn: Connection, delivery_id: str, worker_id: str, values: dict[str, Any]) -> bool:
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id == delivery_id,
+            deliveries.c.locked_by == worker_id,
+            deliveries.c.status == RUNNING,
+        )
+        .values(locked_by=None, locked_until=None, **values)
+    )
+    return bool(result.rowcount)
+
+
 class DeliveryStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -73,140 +200,78 @@ class DeliveryStore:
 
         An id already stored (a redelivery) is left as it is and not queued again.
         """
-        now = time.time()
-        unique = {item.id: item for item in items}
-        async with self.db.begin() as conn:
-            existing = set(
-                (
-                    await conn.execute(
-                        select(deliveries.c.id).where(deliveries.c.id.in_(list(unique)))
-                    )
-                ).scalars()
-            )
-            rows = [
-                {
-                    "id": item.id,
-                    "source": item.source,
-                    "event": item.event,
-                    "action": item.action,
-                    "installation_id": item.installation_id,
-                    "repository": item.repository,
-                    "payload": item.payload,
-                    "status": QUEUED,
-                    "attempts": 0,
-                    "run_after": now,
-                    "received_at": now,
-                }
-                for item_id, item in unique.items()
-                if item_id not in existing
-            ]
-            if rows:
-                await conn.execute(insert(deliveries), rows)
-        return {str(row["id"]) for row in rows}
+        return await self.db.transaction(_add_many, items)
+
+    async def settle_and_claim(
+        self, finished: Sequence[str], worker_id: str, limit: int, lease_seconds: float
+    ) -> tuple[int, list[Delivery]]:
+        """Mark this worker's finished jobs done and lease up to `limit` due ones, at once.
+
+        Due: queued with `run_after` passed, or running with a lapsed lease (its worker died).
+        Returns how many finished jobs were still this worker's to settle, and the claimed.
+        """
+
+        def work(conn: Connection) -> tuple[int, list[Delivery]]:
+            return _finish(conn, finished, worker_id), _claim(conn, worker_id, limit, lease_seconds)
+
+        return await self.db.transaction(work, durable=False)
 
     async def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[Delivery]:
-        """Lease up to `limit` due deliveries (queued and due, or running with a lapsed lease)."""
-        now = time.time()
-        due = (
-            select(deliveries.c.id)
-            .where(
-                or_(
-                    and_(deliveries.c.status == QUEUED, deliveries.c.run_after <= now),
-                    and_(deliveries.c.status == RUNNING, deliveries.c.locked_until < now),
-                )
-            )
-            .order_by(deliveries.c.run_after)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        statement = (
-            update(deliveries)
-            .where(deliveries.c.id.in_(due.scalar_subquery()))
-            .values(
-                status=RUNNING,
-                locked_by=worker_id,
-                locked_until=now + lease_seconds,
-                attempts=deliveries.c.attempts + 1,
-                started_at=now,
-            )
-            .returning(*deliveries.c)
-        )
-        async with self.db.begin() as conn:
-            rows = (await conn.execute(statement)).all()
-        return sorted((Delivery.from_row(r) for r in rows), key=lambda d: d.run_after)
+        return (await self.settle_and_claim((), worker_id, limit, lease_seconds))[1]
+
+    async def finish(self, delivery_id: str, worker_id: str) -> bool:
+        """Mark done; False when the lease was lost to another worker meanwhile."""
+        return bool(await self.db.transaction(_finish, [delivery_id], worker_id, durable=False))
 
     async def extend_lease(self, ids: Iterable[str], worker_id: str, lease_seconds: float) -> None:
         ids = list(ids)
         if not ids:
             return
-        async with self.db.begin() as conn:
-            await conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(ids), deliveries.c.locked_by == worker_id)
-                .values(locked_until=time.time() + lease_seconds)
-            )
-
-    async def finish(self, delivery_id: str, worker_id: str) -> bool:
-        """Mark done; False when the lease was lost to another worker meanwhile."""
-        return await self._release(delivery_id, worker_id, status=DONE, finished_at=time.time())
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id.in_(ids), deliveries.c.locked_by == worker_id)
+            .values(locked_until=time.time() + lease_seconds)
+        )
+        await self.db.transaction(lambda conn: conn.execute(statement), durable=False)
 
     async def reschedule(self, delivery_id: str, worker_id: str, error: str, at: float) -> bool:
-        return await self._release(
-            delivery_id, worker_id, status=QUEUED, run_after=at, last_error=error
-        )
+        values = {"status": QUEUED, "run_after": at, "last_error": error}
+        return await self.db.transaction(_release, delivery_id, worker_id, values, durable=False)
 
     async def bury(self, delivery_id: str, worker_id: str, error: str) -> bool:
         """Move to the dead-letter state with the error that put it there."""
-        return await self._release(
-            delivery_id, worker_id, status=DEAD, last_error=error, finished_at=time.time()
-        )
-
-    async def _release(self, delivery_id: str, worker_id: str, **values: Any) -> bool:
-        async with self.db.begin() as conn:
-            result = await conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.id == delivery_id,
-                    deliveries.c.locked_by == worker_id,
-                    deliveries.c.status == RUNNING,
-                )
-                .values(locked_by=None, locked_until=None, **values)
-            )
-        return bool(result.rowcount)
+        values = {"status": DEAD, "last_error": error, "finished_at": time.time()}
+        return await self.db.transaction(_release, delivery_id, worker_id, values)
 
     async def retry(self, ids: Iterable[str] = (), *, all_dead: bool = False) -> list[str]:
         """Queue dead deliveries again with a fresh attempt count; returns the ids queued."""
         condition = deliveries.c.status == DEAD
         if not all_dead:
             condition = and_(condition, deliveries.c.id.in_(list(ids)))
-        async with self.db.begin() as conn:
-            result = await conn.execute(
-                update(deliveries)
-                .where(condition)
-                .values(status=QUEUED, attempts=0, run_after=time.time(), finished_at=None)
-                .returning(deliveries.c.id)
-            )
-            return list(result.scalars())
+        statement = (
+            update(deliveries)
+            .where(condition)
+            .values(status=QUEUED, attempts=0, run_after=time.time(), finished_at=None)
+            .returning(deliveries.c.id)
+        )
+        return await self.db.transaction(lambda conn: list(conn.execute(statement).scalars()))
 
     async def get(self, delivery_id: str) -> Delivery | None:
-        async with self.db.connect() as conn:
-            row = (
-                await conn.execute(select(deliveries).where(deliveries.c.id == delivery_id))
-            ).first()
+        query = select(deliveries).where(deliveries.c.id == delivery_id)
+        row = await self.db.read(lambda conn: conn.execute(query).first())
         return Delivery.from_row(row) if row else None
 
     async def list(self, status: str | None = None, limit: int = 50) -> list[Delivery]:
         query = select(*_SUMMARY_COLUMNS).order_by(deliveries.c.received_at.desc()).limit(limit)
         if status:
             query = query.where(deliveries.c.status == status)
-        async with self.db.connect() as conn:
-            return [Delivery.from_row(r) for r in (await conn.execute(query)).all()]
+        rows = await self.db.read(lambda conn: conn.execute(query).all())
+        return [Delivery.from_row(r) for r in rows]
 
     async def counts(self) -> dict[str, int]:
         query = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
-        async with self.db.connect() as conn:
-            found = {status: n for status, n in (await conn.execute(query)).all()}
-        return {status: found.get(status, 0) for status in STATUSES}
+        found = dict(await self.db.read(lambda conn: conn.execute(query).all()))
+        return {status: int(found.get(status, 0)) for status in STATUSES}
 
     async def oldest_queued_age(self) -> float:
         """Seconds the oldest due delivery has waited (0 when none waits)."""
@@ -214,17 +279,12 @@ class DeliveryStore:
         query = select(func.min(deliveries.c.run_after)).where(
             deliveries.c.status == QUEUED, deliveries.c.run_after <= now
         )
-        async with self.db.connect() as conn:
-            oldest = (await conn.execute(query)).scalar()
+        oldest = await self.db.read(lambda conn: conn.execute(query).scalar())
         return max(0.0, now - oldest) if oldest else 0.0
 
     async def prune(self, older_than_seconds: float) -> int:
         """Delete finished (done) deliveries older than the retention period."""
-        cutoff = time.time() - older_than_seconds
-        async with self.db.begin() as conn:
-            result = await conn.execute(
-                delete(deliveries).where(
-                    deliveries.c.status == DONE, deliveries.c.finished_at < cutoff
-                )
-            )
-        return int(result.rowcount or 0)
+        statement = delete(deliveries).where(
+            deliveries.c.status == DONE, deliveries.c.finished_at < time.time() - older_than_seconds
+        )
+        return await self.db.transaction(lambda conn: int(conn.execute(statement).rowcount or 0))

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-async def upsert(
-    conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+def upsert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
 ) -> None:
     if not rows:
         return
@@ -22,4 +21,4 @@ async def upsert(
         statement = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-    await conn.execute(statement, list(rows))
+    conn.execute(statement, list(rows))

@@ -107,6 +107,11 @@ async def github_webhook(request: web.Request) -> web.Response:
         return _reject(503, "store", "could not persist the delivery; please redeliver")
     if not is_new:
         metrics.DELIVERIES_DUPLICATE.labels("github").inc()
-        return web.json_response({"delivery": delivery_id, "status": "duplicate"}, status=202)
+        return _accepted(delivery_id, "duplicate")
     metrics.DELIVERIES_RECEIVED.labels("github", event).inc()
-    return web.json_response({"delivery": delivery_id, "status": "queued"}, status=202)
+    return _accepted(delivery_id, "queued")
+
+
+def _accepted(delivery_id: str, status: str) -> web.Response:
+    body = orjson.dumps({"delivery": delivery_id, "status": status})
+    return web.Response(status=202, body=body, content_type="application/json")

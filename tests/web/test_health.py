@@ -46,11 +46,11 @@ async def test_healthz_is_503_when_the_database_is_gone(
     deckhand: DeckhandHarness, tmp_path: Path
 ) -> None:
     service = deckhand.app[SERVICE]  # type: ignore[attr-defined]
-    await service.db.engine.dispose()
+    service.db.engine.dispose()
     for name in os.listdir(tmp_path):
         if name.startswith("deckhand.db"):
             os.remove(tmp_path / name)
-    os.mkdir(tmp_path / "deckhand.db")
+    (tmp_path / "deckhand.db").write_bytes(b"this is not a database" * 100)
     async with deckhand.session.get(deckhand.url + "/healthz") as response:
         assert response.status == 503
         body = await response.json()
