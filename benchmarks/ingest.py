@@ -6,9 +6,11 @@ checks that each verifies signatures (a signed delivery must get a 2xx, a badly
 signed one a 4xx), warms both up, then drives them with the same wrk script
 (benchmarks/ingest.lua: a real signed `push` payload with a unique
 X-GitHub-Delivery per request) in alternating rounds, so machine noise hits both
-alike. It prints requests/s, latency percentiles and server CPU per request, the
-Deckhand/Probot ratios, and checks that every 2xx Deckhand gave is a row in its
-`deliveries` table. Any non-2xx response or socket error fails the run.
+alike; before every run it waits until both servers are quiet (Deckhand's queue
+workers have worked off its backlog; see --idle). It prints requests/s, latency
+percentiles and server CPU per request, the Deckhand/Probot ratios, and checks
+that every 2xx Deckhand gave is a row in its `deliveries` table. Any non-2xx
+response or socket error fails the run.
 
 It never targets anything but 127.0.0.1, bounds every step with a timeout, and
 kills every process it started when it ends, on error or Ctrl-C too. It is not
@@ -73,10 +75,12 @@ class Processes:
 
     def __init__(self) -> None:
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._names: dict[int, str] = {}
 
     def start(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(argv, start_new_session=True, **kwargs)
         self._procs.append(proc)
+        self._names[proc.pid] = " ".join(Path(a).name if "/" in a else a for a in argv[:3])
         return proc
 
     def run(
@@ -105,7 +109,7 @@ class Processes:
                 proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 log(
-                    f"pid {proc.pid} ({proc.args[0]}) still running {grace:g} s"
+                    f"pid {proc.pid} ({self._names.get(proc.pid, '?')}) still running {grace:g} s"
                     " after SIGTERM: killed"
                 )
         # The leader may be gone while others in its group live on.
@@ -818,20 +822,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between runs")
     parser.add_argument(
         "--idle",
-        choices=("freeze", "drain", "run"),
-        default="freeze",
-        help="what the server not being measured does meanwhile: freeze (SIGSTOP, so"
-        " background work such as Deckhand's queue workers cannot take CPU from the"
-        " other; Deckhand's backlog grows from round to round), drain (before every run"
-        " wait until both servers use under 5%% of a core, up to --settle-timeout each:"
-        " every round starts with Deckhand's queue worked off; much slower) or run"
-        " (nothing; the idle server's CPU is only reported)",
+        choices=("drain", "freeze", "run"),
+        default="drain",
+        help="keeping the two servers out of each other's way. drain: before every run,"
+        " wait until both servers use under 5%% of a core (up to --settle-timeout each),"
+        " so every round starts with Deckhand's queue worked off: steady figures, about"
+        " 10 minutes with the defaults. freeze: SIGSTOP the server not being measured,"
+        " no waiting (about 2.5 minutes), but Deckhand's backlog, and with it its cost"
+        " per delivery, grows from round to round. run: do neither; the idle server's CPU"
+        " is only reported",
     )
     parser.add_argument(
         "--settle-timeout",
         type=float,
-        default=300,
-        help="--idle drain: longest wait for the idle server to go quiet",
+        default=180,
+        help="--idle drain: longest wait for one server to go quiet (then measure anyway)",
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument(
