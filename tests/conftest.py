@@ -1,4 +1,4 @@
-"""Shared fixtures: the Deckhand server under test (and, below, the fake GitHub)."""
+"""Shared fixtures: the Deckhand server under test, the fake GitHub and the test App's keys."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import pytest
 from app.logs import configure_logging
 from app.web import create_app
 from app.web.keys import SERVICE
+from tests.fakes.github import FakeGitHub
+from tests.fakes.keys import AppKeys, generate_app_keys
 from tests.support.deckhand import DeckhandHarness, make_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -55,12 +57,6 @@ async def deckhand(start_deckhand: Callable[..., Any]) -> DeckhandHarness:
     return await start_deckhand()
 
 
-# ============================================================================
-# BEGIN fake-github fixtures (owned by tests/fakes; put other fixtures above)
-# ============================================================================
-from tests.fakes.github import FakeGitHub  # noqa: E402
-from tests.fakes.keys import AppKeys, generate_app_keys  # noqa: E402
-
 
 @pytest.fixture(scope="session")
 def app_keys() -> AppKeys:
@@ -86,7 +82,3 @@ async def fake_github(app_keys: AppKeys) -> AsyncIterator[FakeGitHub]:
             pytrace=False,
         )
 
-
-# ============================================================================
-# END fake-github fixtures
-# ============================================================================
