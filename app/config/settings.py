@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias=AliasChoices("deckhand_plugins")
     )
     worker_concurrency: int = Field(
-        default=8, ge=1, validation_alias=AliasChoices("deckhand_worker_concurrency")
+        default=32, ge=1, validation_alias=AliasChoices("deckhand_worker_concurrency")
     )
     max_attempts: int = Field(
         default=5, ge=1, validation_alias=AliasChoices("deckhand_max_attempts")

@@ -14,11 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, and_, delete, func, select, update
+from sqlalchemy import Connection, Dialect, Table, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.store.database import Database
-from app.store.schema import deliveries
+from app.store.schema import deliveries, delivery_payloads
 
 QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
 STATUSES = (QUEUED, RUNNING, DONE, DEAD)
@@ -55,39 +55,43 @@ class Delivery:
     payload: bytes = b""
 
     @classmethod
-    def from_row(cls, row: Any) -> Delivery:
+    def from_row(cls, row: Any, payload: bytes = b"") -> Delivery:
         fields = dict(row._mapping)
         fields.pop("locked_by", None)
         fields.pop("locked_until", None)
-        fields.setdefault("payload", b"")
+        fields.setdefault("payload", payload)
         return cls(**fields)
 
 
-_SUMMARY_COLUMNS = [c for c in deliveries.c if c.name != "payload"]
-
-
-_INSERT_COLUMNS = (
+_STATUS_COLUMNS = (
     "id", "source", "event", "action", "installation_id", "repository",
-    "payload", "status", "attempts", "run_after", "received_at",
+    "status", "attempts", "run_after", "received_at",
 )  # fmt: skip
 
 
 @functools.cache
-def _insert_new_sql(dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
-    """`INSERT ... ON CONFLICT (id) DO NOTHING`, compiled once per dialect.
+def _insert_new_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tuple[str, Any]:
+    """`INSERT ... ON CONFLICT (id) DO NOTHING`, compiled once per dialect and table.
 
     The hot path of ingest: executed through the driver directly, with rows as tuples
     in the statement's parameter order, to spare SQLAlchemy's per-row work.
     """
     insert_for = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert_for(deliveries)
-        .values({name: None for name in _INSERT_COLUMNS})
+        insert_for(table)
+        .values({name: None for name in columns})
         .on_conflict_do_nothing(index_elements=["id"])
     )
     compiled = statement.compile(dialect=dialect)
-    order = tuple(compiled.positiontup) if compiled.positiontup else None
-    return str(compiled), order
+    return str(compiled), tuple(compiled.positiontup) if compiled.positiontup else None
+
+
+def _insert_new(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: list[dict[str, Any]]
+) -> int:
+    sql, order = _insert_new_sql(conn.dialect, table, columns)
+    parameters: list[Any] = [tuple(row[k] for k in order) for row in rows] if order else rows
+    return int(conn.exec_driver_sql(sql, parameters).rowcount)
 
 
 def _add_many(conn: Connection, items: Sequence[NewDelivery]) -> set[str]:
@@ -101,7 +105,6 @@ def _add_many(conn: Connection, items: Sequence[NewDelivery]) -> set[str]:
             "action": item.action,
             "installation_id": item.installation_id,
             "repository": item.repository,
-            "payload": item.payload,
             "status": QUEUED,
             "attempts": 0,
             "run_after": now,
@@ -109,16 +112,18 @@ def _add_many(conn: Connection, items: Sequence[NewDelivery]) -> set[str]:
         }
         for item in unique.values()
     ]
-    sql, order = _insert_new_sql(conn.dialect)
-    parameters: list[Any] = [tuple(row[k] for k in order) for row in rows] if order else rows
-    inserted = conn.exec_driver_sql(sql, parameters).rowcount
+    inserted = _insert_new(conn, deliveries, _STATUS_COLUMNS, rows)
     if inserted == len(rows):
-        return set(unique)
-    # Some were redeliveries: the new rows are the ones stamped by this transaction.
-    query = select(deliveries.c.id).where(
-        deliveries.c.id.in_(list(unique)), deliveries.c.received_at == now
-    )
-    return set(conn.execute(query).scalars())
+        new = set(unique)
+    else:  # some were redeliveries: the new rows are the ones stamped by this transaction
+        query = select(deliveries.c.id).where(
+            deliveries.c.id.in_(list(unique)), deliveries.c.received_at == now
+        )
+        new = set(conn.execute(query).scalars())
+    payloads = [{"id": i, "payload": unique[i].payload} for i in unique if i in new]
+    if payloads:
+        _insert_new(conn, delivery_payloads, ("id", "payload"), payloads)
+    return new
 
 
 def _finish(conn: Connection, ids: Sequence[str], worker_id: str) -> int:
@@ -175,7 +180,15 @@ def _claim(conn: Connection, worker_id: str, limit: int, lease_seconds: float) -
         .returning(*deliveries.c)
     )
     rows = conn.execute(statement).all()
-    return sorted((Delivery.from_row(r) for r in rows), key=lambda d: d.run_after)
+    payloads = dict(
+        conn.execute(
+            select(delivery_payloads.c.id, delivery_payloads.c.payload).where(
+                delivery_payloads.c.id.in_(ids)
+            )
+        ).all()
+    )
+    claimed = [Delivery.from_row(r, payloads.get(r.id, b"")) for r in rows]
+    return sorted(claimed, key=lambda d: d.run_after)
 
 
 def _release(conn: Connection, delivery_id: str, worker_id: str, values: dict[str, Any]) -> bool:
@@ -189,6 +202,14 @@ def _release(conn: Connection, delivery_id: str, worker_id: str, values: dict[st
         .values(locked_by=None, locked_until=None, **values)
     )
     return bool(result.rowcount)
+
+
+def _prune(conn: Connection, cutoff: float) -> int:
+    old = select(deliveries.c.id).where(
+        deliveries.c.status == DONE, deliveries.c.finished_at < cutoff
+    )
+    conn.execute(delete(delivery_payloads).where(delivery_payloads.c.id.in_(old)))
+    return int(conn.execute(delete(deliveries).where(deliveries.c.id.in_(old))).rowcount or 0)
 
 
 class DeliveryStore:
@@ -257,12 +278,16 @@ class DeliveryStore:
         return await self.db.transaction(lambda conn: list(conn.execute(statement).scalars()))
 
     async def get(self, delivery_id: str) -> Delivery | None:
-        query = select(deliveries).where(deliveries.c.id == delivery_id)
+        query = (
+            select(deliveries, delivery_payloads.c.payload)
+            .outerjoin(delivery_payloads, delivery_payloads.c.id == deliveries.c.id)
+            .where(deliveries.c.id == delivery_id)
+        )
         row = await self.db.read(lambda conn: conn.execute(query).first())
         return Delivery.from_row(row) if row else None
 
     async def list(self, status: str | None = None, limit: int = 50) -> list[Delivery]:
-        query = select(*_SUMMARY_COLUMNS).order_by(deliveries.c.received_at.desc()).limit(limit)
+        query = select(deliveries).order_by(deliveries.c.received_at.desc()).limit(limit)
         if status:
             query = query.where(deliveries.c.status == status)
         rows = await self.db.read(lambda conn: conn.execute(query).all())
@@ -284,7 +309,4 @@ class DeliveryStore:
 
     async def prune(self, older_than_seconds: float) -> int:
         """Delete finished (done) deliveries older than the retention period."""
-        statement = delete(deliveries).where(
-            deliveries.c.status == DONE, deliveries.c.finished_at < time.time() - older_than_seconds
-        )
-        return await self.db.transaction(lambda conn: int(conn.execute(statement).rowcount or 0))
+        return await self.db.transaction(_prune, time.time() - older_than_seconds)

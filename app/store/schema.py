@@ -30,7 +30,6 @@ deliveries = Table(
     Column("action", String(64)),
     Column("installation_id", BigInteger),
     Column("repository", String(200)),
-    Column("payload", LargeBinary, nullable=False),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("run_after", Float, nullable=False),
@@ -41,6 +40,15 @@ deliveries = Table(
     Column("started_at", Float),
     Column("finished_at", Float),
     Index("ix_deliveries_status_run_after", "status", "run_after"),
+)
+
+# The body apart from the status row: a job changes state several times, and rewriting
+# a large row each time would cost far more than the small status row does.
+delivery_payloads = Table(
+    "delivery_payloads",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("payload", LargeBinary, nullable=False),
 )
 
 installations = Table(

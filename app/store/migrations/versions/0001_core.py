@@ -1,4 +1,4 @@
-"""Core tables: deliveries (the durable queue) and installations.
+"""Core tables: deliveries (the durable queue) with their payloads, and installations.
 
 Revision ID: 0001
 Revises:
@@ -22,7 +22,6 @@ def upgrade() -> None:
         sa.Column("action", sa.String(64)),
         sa.Column("installation_id", sa.BigInteger),
         sa.Column("repository", sa.String(200)),
-        sa.Column("payload", sa.LargeBinary, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("run_after", sa.Float, nullable=False),
@@ -34,6 +33,11 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.Float),
     )
     op.create_index("ix_deliveries_status_run_after", "deliveries", ["status", "run_after"])
+    op.create_table(
+        "delivery_payloads",
+        sa.Column("id", sa.String(100), primary_key=True),
+        sa.Column("payload", sa.LargeBinary, nullable=False),
+    )
     op.create_table(
         "installations",
         sa.Column("id", sa.BigInteger, primary_key=True),
@@ -56,4 +60,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("installation_repositories")
     op.drop_table("installations")
+    op.drop_table("delivery_payloads")
     op.drop_table("deliveries")
