@@ -1,0 +1,52 @@
+"""`python -m app` as operators run it: configuration errors, the schema, usage errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from app.config.schema import SCHEMA_FILE
+from app.config.settings import Settings
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env={**os.environ, "LOG_LEVEL": "warning", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_schema_command_prints_the_shipped_schema() -> None:
+    result = run("schema")
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == json.loads(SCHEMA_FILE.read_text())
+
+
+def test_an_invalid_setting_is_a_configuration_error_naming_it() -> None:
+    result = run("schema", PORT="not-a-number")
+    assert result.returncode == 2
+    assert "configuration error: PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_command_is_a_usage_error() -> None:
+    result = run("frobnicate")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
+def test_private_key_from_a_file_or_with_literal_newlines(tmp_path: Path) -> None:
+    pem = "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n"
+    (tmp_path / "key.pem").write_text(pem)
+    from_file = Settings(_env_file=None, github_private_key_path=tmp_path / "key.pem")  # type: ignore[call-arg]
+    assert from_file.private_key_pem() == pem
+    escaped = Settings(_env_file=None, github_private_key=pem.replace("\n", "\\n"))  # type: ignore[call-arg]
+    assert escaped.private_key_pem() == pem
+    assert "GITHUB_APP_ID" in escaped.missing_app_credentials()
