@@ -105,6 +105,9 @@ class WorkerPool:
             self.last_poll = time.time()
             free = self.concurrency - len(self._active)
             claimed = await self._settle_and_claim(free)
+            if claimed is None:  # the database failed: back off before trying again
+                await asyncio.sleep(self.poll_seconds)
+                continue
             for delivery in claimed:
                 task = asyncio.create_task(self._run(delivery), name=f"job-{delivery.id}")
                 self._active[delivery.id] = task
@@ -115,8 +118,11 @@ class WorkerPool:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
 
-    async def _settle_and_claim(self, limit: int) -> list[Delivery]:
-        """One transaction: record the jobs that finished, lease the next ones."""
+    async def _settle_and_claim(self, limit: int) -> list[Delivery] | None:
+        """One transaction: record the jobs that finished, lease the next ones.
+
+        None when the database failed; the finished jobs are kept for the next try.
+        """
         finished, self._completed = self._completed, []
         try:
             settled, claimed = await self.store.settle_and_claim(
@@ -125,7 +131,7 @@ class WorkerPool:
         except Exception:
             log.exception("queue_claim_failed")
             self._completed = finished + self._completed
-            return []
+            return None
         if settled < len(finished):
             log.warning("queue_lease_lost", jobs=len(finished) - settled)
         return claimed
