@@ -7,7 +7,7 @@ import hmac
 
 
 def hmac_sha256(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), body, hashlib.sha256).hex()
 
 
 def matches(expected_hex: str, given: str) -> bool:

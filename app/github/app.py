@@ -15,6 +15,7 @@ from cachetools import LRUCache
 from app.config.settings import Settings
 from app.github.auth import AppCredentials, InstallationTokens
 from app.github.client import GitHubClient, InstallationState
+from app.github.etags import InstallationEtags, shared_etag_cache
 
 APP_STATE_KEY = 0  # the App's own (JWT) requests are rate-limited apart from installations
 
@@ -48,6 +49,7 @@ class GitHubApp:
         self.credentials = AppCredentials(settings.github_app_id, settings.private_key_pem())
         self.tokens = InstallationTokens(self._fetch_installation_token)
         self._states: LRUCache[int, InstallationState] = LRUCache(maxsize=10_000)
+        self._etags = shared_etag_cache()
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -64,7 +66,11 @@ class GitHubApp:
         state = self._states.get(key)
         if state is None:
             label = "app" if key == APP_STATE_KEY else str(key)
-            state = InstallationState(label=label, concurrency=self.settings.github_concurrency)
+            state = InstallationState(
+                label=label,
+                concurrency=self.settings.github_concurrency,
+                etags=InstallationEtags(self._etags, key),
+            )
             self._states[key] = state
         return state
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiohttp
-from cachetools import LRUCache
 from gidgethub import HTTPException, sansio
 from gidgethub.aiohttp import GitHubAPI
 
@@ -51,9 +50,9 @@ class InstallationState:
 
     label: str
     concurrency: int
+    etags: MutableMapping[str, Any]
     semaphore: asyncio.Semaphore = field(init=False)
     rate_limit: sansio.RateLimit | None = None
-    etags: LRUCache[str, Any] = field(default_factory=lambda: LRUCache(maxsize=512))
 
     def __post_init__(self) -> None:
         self.semaphore = asyncio.Semaphore(self.concurrency)
