@@ -24,11 +24,10 @@ class Service:
         self.db = Database(settings.database_url)
         self.deliveries = DeliveryStore(self.db)
         self.github_app = GitHubApp(settings)
+        self.router = load_router(settings.plugins)
         self.pool: WorkerPool | None = None
         if worker:
-            dispatcher = Dispatcher(
-                load_router(settings.plugins), self.github_app, self.db, settings
-            )
+            dispatcher = Dispatcher(self.router, self.github_app, self.db, settings)
             self.pool = WorkerPool(
                 self.deliveries,
                 dispatcher,

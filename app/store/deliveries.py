@@ -35,6 +35,7 @@ class NewDelivery:
     installation_id: int | None = None
     repository: str | None = None
     source: str = "github"
+    handled: bool = True  # False: no handler wants it; stored as done, never queued
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Delivery:
 
 _STATUS_COLUMNS = (
     "id", "source", "event", "action", "installation_id", "repository",
-    "status", "attempts", "run_after", "received_at",
+    "status", "attempts", "run_after", "received_at", "finished_at",
 )  # fmt: skip
 
 
@@ -105,10 +106,11 @@ def _add_many(conn: Connection, items: Sequence[NewDelivery]) -> set[str]:
             "action": item.action,
             "installation_id": item.installation_id,
             "repository": item.repository,
-            "status": QUEUED,
+            "status": QUEUED if item.handled else DONE,
             "attempts": 0,
             "run_after": now,
             "received_at": now,
+            "finished_at": None if item.handled else now,
         }
         for item in unique.values()
     ]

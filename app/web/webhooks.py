@@ -1,9 +1,10 @@
 """`POST /webhooks/github`: verify, persist, answer 202, all well inside GitHub's 10 s.
 
 Answers: 202 once the delivery is on disk (or was already: a redelivery is acknowledged
-and not queued again); 401 bad or missing signature; 400 missing headers or a body that
-is not a JSON object; 413 over 25 MB; 503 if the database cannot take the write (GitHub
-shows the failure and the delivery can be redelivered).
+and not queued again; an event no handler wants is stored as done and answered
+`ignored`); 401 bad or missing signature; 400 missing headers or a body that is not a
+JSON object; 413 over 25 MB; 503 if the database cannot take the write (GitHub shows
+the failure and the delivery can be redelivered).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from urllib.parse import parse_qs
 
 import orjson
 from aiohttp import web
+from gidgethub import sansio
 
 from app import metrics
 from app.config.settings import MAX_WEBHOOK_BYTES
@@ -92,6 +94,8 @@ async def github_webhook(request: web.Request) -> web.Response:
     installation = data.get("installation")
     repository = data.get("repository")
     action = data.get("action")
+    # An event no handler wants is kept (deduplication, audit) but never queued.
+    handled = bool(service.router.fetch(sansio.Event(data, event=event, delivery_id=delivery_id)))
     delivery = NewDelivery(
         id=delivery_id,
         event=event,
@@ -99,6 +103,7 @@ async def github_webhook(request: web.Request) -> web.Response:
         installation_id=installation.get("id") if isinstance(installation, dict) else None,
         repository=repository.get("full_name") if isinstance(repository, dict) else None,
         payload=orjson.dumps(data) if request.content_type != "application/json" else body,
+        handled=handled,
     )
     assert service.batcher is not None
     try:
@@ -109,6 +114,9 @@ async def github_webhook(request: web.Request) -> web.Response:
         metrics.DELIVERIES_DUPLICATE.labels("github").inc()
         return _accepted(delivery_id, "duplicate")
     metrics.DELIVERIES_RECEIVED.labels("github", event).inc()
+    if not handled:
+        metrics.DELIVERIES_PROCESSED.labels(event, "ignored").inc()
+        return _accepted(delivery_id, "ignored")
     return _accepted(delivery_id, "queued")
 
 

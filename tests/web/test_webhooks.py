@@ -173,3 +173,15 @@ async def test_every_real_github_example_is_accepted_and_finished(
     finished = await deckhand.wait_finished(list(sent), within=60)
     dead = {sent[i]: d.last_error for i, d in finished.items() if d.status != "done"}
     assert dead == {}
+
+
+async def test_an_event_no_handler_wants_is_stored_but_not_queued(
+    deckhand: DeckhandHarness,
+) -> None:
+    status, body, delivery_id = await deckhand.post("star", {"action": "created"})
+    assert status == 202
+    assert body == {"delivery": delivery_id, "status": "ignored"}
+    stored = await deckhand.store.get(delivery_id)
+    assert stored is not None
+    assert (stored.status, stored.attempts) == ("done", 0)
+    assert json.loads(stored.payload) == {"action": "created"}
