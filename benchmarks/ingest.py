@@ -341,19 +341,24 @@ def wait_for_deckhand(max_wait: float, poll: float = 30.0) -> bool:
     return True
 
 
-def make_deckhand(tmp: Path, secret: str, python: str) -> Server:
+def make_deckhand(tmp: Path, secret: str, python: str, noop_handler: bool = False) -> Server:
     port = free_port()
     db = tmp / "deckhand.db"
-    env = base_env() | {
-        "PORT": str(port),
-        "HOST": HOST,
-        "GITHUB_WEBHOOK_SECRET": secret,
-        "DATABASE_URL": f"sqlite:///{db}",
-        "LOG_LEVEL": "warning",
-        "GITHUB_API_URL": NOWHERE,
-        "GITHUB_WEB_URL": NOWHERE,
-        "PYTHONUNBUFFERED": "1",
-    }
+    plugins = {"DECKHAND_PLUGINS": "benchmarks.noop:router"} if noop_handler else {}
+    env = (
+        base_env()
+        | plugins
+        | {
+            "PORT": str(port),
+            "HOST": HOST,
+            "GITHUB_WEBHOOK_SECRET": secret,
+            "DATABASE_URL": f"sqlite:///{db}",
+            "LOG_LEVEL": "warning",
+            "GITHUB_API_URL": NOWHERE,
+            "GITHUB_WEB_URL": NOWHERE,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     server = Server(
         name="deckhand",
         argv=[python, "-m", "app"],
@@ -840,6 +845,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument(
+        "--noop-handler",
+        action="store_true",
+        help="give Deckhand a no-op push handler (benchmarks/noop.py), like the Probot app's:"
+        " every delivery is then queued and handled, not stored as ignored",
+    )
+    parser.add_argument(
         "--keep-tmp",
         action="store_true",
         help="keep the temporary folder (database, logs, node_modules)",
@@ -876,7 +887,7 @@ def bench(args: argparse.Namespace, procs: Processes, tmp: Path) -> int:
                 "Deckhand is not there yet (no app/__main__.py). Run Probot alone with"
                 " --servers probot, or wait for it with --wait-for-deckhand MINUTES."
             )
-        servers.insert(0, make_deckhand(tmp, secret, args.python))
+        servers.insert(0, make_deckhand(tmp, secret, args.python, args.noop_handler))
 
     for server in servers:
         server.start(procs, args.start_timeout)
