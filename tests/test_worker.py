@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -133,3 +134,27 @@ async def test_installation_events_record_where_the_app_is_installed(bot, webhoo
     await bot.wait_finished([(await bot.post("installation", deleted))[2]])
     recorded = await store.get(created["installation"]["id"])
     assert recorded["status"] == "deleted" and recorded["repositories"] == []
+
+
+async def test_secondary_rate_limit_is_waited_out_within_the_job(bot, fake_github) -> None:
+    comments = "/repos/{owner}/{repo}/issues/{issue_number}/comments"
+    fake_github.secondary_rate_limit_next("POST", comments, retry_after=1)
+    _, _, delivery_id = await bot.post("deckhand_test", repo_payload("comment"))
+    delivery = (await bot.wait_finished([delivery_id]))[delivery_id]
+    assert (delivery.status, delivery.attempts) == ("done", 1)
+    assert [r.status for r in fake_github.requests_for("issues/create-comment")] == [403, 201]
+    assert len(fake_github.comments) == 1
+
+
+async def test_an_expired_token_is_replaced_between_deliveries(bot, fake_github) -> None:
+    from datetime import timedelta
+
+    fake_github.token_lifetime = timedelta(seconds=2)
+    first = (await bot.post("deckhand_test", repo_payload("comment")))[2]
+    await bot.wait_finished([first])
+    await asyncio.sleep(2.1)
+    second = (await bot.post("deckhand_test", repo_payload("comment")))[2]
+    finished = await bot.wait_finished([second])
+    assert finished[second].status == "done"
+    assert fake_github.tokens_issued[INSTALLATION] == 2
+    assert fake_github.auth_failures == []

@@ -91,20 +91,10 @@ async def github_webhook(request: web.Request) -> web.Response:
     except (ValueError, UnicodeDecodeError) as exc:
         return _reject(400, "malformed", f"malformed payload: {exc}")
 
-    installation = data.get("installation")
-    repository = data.get("repository")
-    action = data.get("action")
     # An event no handler wants is kept (deduplication, audit) but never queued.
     handled = bool(service.router.fetch(sansio.Event(data, event=event, delivery_id=delivery_id)))
-    delivery = NewDelivery(
-        id=delivery_id,
-        event=event,
-        action=action if isinstance(action, str) else None,
-        installation_id=installation.get("id") if isinstance(installation, dict) else None,
-        repository=repository.get("full_name") if isinstance(repository, dict) else None,
-        payload=orjson.dumps(data) if request.content_type != "application/json" else body,
-        handled=handled,
-    )
+    stored_body = body if request.content_type == "application/json" else orjson.dumps(data)
+    delivery = new_delivery(delivery_id, event, data, stored_body, handled)
     assert service.batcher is not None
     try:
         is_new = await service.batcher.submit(delivery)
@@ -118,6 +108,26 @@ async def github_webhook(request: web.Request) -> web.Response:
         metrics.DELIVERIES_PROCESSED.labels(event, "ignored").inc()
         return _accepted(delivery_id, "ignored")
     return _accepted(delivery_id, "queued")
+
+
+def new_delivery(
+    delivery_id: str, event: str, data: dict[str, Any], body: bytes, handled: bool
+) -> NewDelivery:
+    """The row to store, with the fields the queue and the admin commands look up."""
+    installation = data.get("installation")
+    repository = data.get("repository")
+    installation_id = installation.get("id") if isinstance(installation, dict) else None
+    full_name = repository.get("full_name") if isinstance(repository, dict) else None
+    action = data.get("action")
+    return NewDelivery(
+        id=delivery_id,
+        event=event,
+        action=action[:64] if isinstance(action, str) else None,
+        installation_id=installation_id if type(installation_id) is int else None,
+        repository=full_name[:200] if isinstance(full_name, str) else None,
+        payload=body,
+        handled=handled,
+    )
 
 
 def _accepted(delivery_id: str, status: str) -> web.Response:
