@@ -61,6 +61,28 @@ def _get(conn: Connection, installation_id: int) -> dict[str, Any] | None:
     return {**row._mapping, "repositories": list(repos)}
 
 
+def _add_repositories(
+    conn: Connection, installation: dict[str, Any], repositories: list[dict[str, Any]]
+) -> None:
+    existing = conn.execute(
+        select(installations.c.status).where(installations.c.id == installation["id"])
+    ).scalar()
+    if existing == DELETED:
+        return  # a late `installation_repositories` must not bring an uninstall back
+    if existing is None:
+        _record(conn, installation, ACTIVE, repositories)
+        return
+    rows = [
+        {
+            "installation_id": installation["id"],
+            "repository": repo["full_name"],
+            "repository_id": repo.get("id"),
+        }
+        for repo in repositories
+    ]
+    upsert(conn, installation_repositories, rows, keys=["installation_id", "repository"])
+
+
 class InstallationStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -70,6 +92,12 @@ class InstallationStore:
     ) -> None:
         """Store the installation's status and add the given repositories to it."""
         await self.db.transaction(_record, installation, status, list(repositories))
+
+    async def add_repositories(
+        self, installation: dict[str, Any], repositories: Iterable[dict[str, Any]]
+    ) -> None:
+        """Add repositories to an installation, leaving its status as it is."""
+        await self.db.transaction(_add_repositories, installation, list(repositories))
 
     async def remove_repositories(
         self, installation_id: int, repositories: Iterable[dict[str, Any]]

@@ -37,6 +37,7 @@ class Service:
                 lease_seconds=settings.lease_seconds,
                 poll_seconds=settings.poll_seconds,
                 retention_seconds=settings.retention_days * 86400,
+                job_timeout_seconds=settings.job_timeout_seconds,
             )
         self.batcher: IngestBatcher | None = None
         if web:

@@ -37,7 +37,7 @@ async def on_installation_repositories(
 ) -> None:
     store = InstallationStore(context.db)
     installation = event.data["installation"]
-    await store.record(installation, ACTIVE, event.data.get("repositories_added") or [])
+    await store.add_repositories(installation, event.data.get("repositories_added") or [])
     await store.remove_repositories(
         installation["id"], event.data.get("repositories_removed") or []
     )

@@ -31,9 +31,7 @@ def webhook_examples() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def start_deckhand(
-    aiohttp_server: Any, tmp_path: Path
-) -> AsyncIterator[Callable[..., Any]]:
+async def start_deckhand(aiohttp_server: Any, tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     """Start Deckhand (web + embedded workers) on loopback with settings overrides."""
     sessions: list[aiohttp.ClientSession] = []
 
@@ -55,7 +53,6 @@ async def start_deckhand(
 @pytest.fixture
 async def deckhand(start_deckhand: Callable[..., Any]) -> DeckhandHarness:
     return await start_deckhand()
-
 
 
 @pytest.fixture(scope="session")
@@ -81,4 +78,3 @@ async def fake_github(app_keys: AppKeys) -> AsyncIterator[FakeGitHub]:
             "fake GitHub saw problems:\n" + "\n".join(f"  - {p}" for p in problems),
             pytrace=False,
         )
-

@@ -158,3 +158,18 @@ async def test_an_expired_token_is_replaced_between_deliveries(bot, fake_github)
     assert finished[second].status == "done"
     assert fake_github.tokens_issued[INSTALLATION] == 2
     assert fake_github.auth_failures == []
+
+
+async def test_a_late_repositories_event_does_not_undo_an_uninstall(bot, webhook_examples) -> None:
+    from app.installations import InstallationStore
+    from app.web.keys import SERVICE
+
+    by_name = {group["name"]: group["examples"] for group in webhook_examples}
+    created = next(e for e in by_name["installation"] if e["action"] == "created")
+    added = next(e for e in by_name["installation_repositories"] if e["action"] == "added")
+    added = {**added, "installation": created["installation"]}
+    deleted = {**created, "action": "deleted"}
+    await bot.wait_finished([(await bot.post("installation", deleted))[2]])
+    await bot.wait_finished([(await bot.post("installation_repositories", added))[2]])
+    recorded = await InstallationStore(bot.app[SERVICE].db).get(created["installation"]["id"])
+    assert recorded["status"] == "deleted" and recorded["repositories"] == []

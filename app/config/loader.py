@@ -9,6 +9,7 @@ returned as messages that name the offending key, for the check run and the logs
 from __future__ import annotations
 
 import base64
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from app.config.repo import RepoConfig
 
 CONFIG_PATH = ".github/deckhand.yml"
 MAX_CONFIG_BYTES = 256 * 1024
+MAX_MESSAGES = 20
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,16 @@ def _key(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist, _SHORT.maxstring = 2, 4, 4, 60
+
+
 def _message(error: Any) -> str:
     where = _key(error["loc"])
     if error["type"] == "extra_forbidden":
         return f"{CONFIG_PATH}: unknown key `{where}`"
-    return f"{CONFIG_PATH}: `{where}`: {error['msg']} (got {error['input']!r})"
+    # Bounded: YAML aliases can make a small file expand into a huge value.
+    return f"{CONFIG_PATH}: `{where}`: {error['msg']} (got {_SHORT.repr(error['input'])})"
 
 
 def parse_repo_config(text: str) -> LoadedConfig:
@@ -65,10 +72,17 @@ def parse_repo_config(text: str) -> LoadedConfig:
         return LoadedConfig(RepoConfig.model_validate(raw), found=True)
     except ValidationError as exc:
         errors = exc.errors()
-    messages = [_message(error) for error in errors]
-    invalid = frozenset(str(error["loc"][0]) for error in errors if error["loc"])
-    kept = {key: value for key, value in raw.items() if key not in invalid}
-    return LoadedConfig(RepoConfig.model_validate(kept), messages, invalid, found=True)
+    messages = [_message(error) for error in errors[:MAX_MESSAGES]]
+    if len(errors) > MAX_MESSAGES:
+        messages.append(f"{CONFIG_PATH}: and {len(errors) - MAX_MESSAGES} more errors")
+    invalid = {error["loc"][0] for error in errors if error["loc"]}
+    kept = {k: v for k, v in raw.items() if isinstance(k, str) and k not in invalid}
+    try:
+        config = RepoConfig.model_validate(kept)
+    except ValidationError:  # cannot happen with whole sections dropped; stay safe anyway
+        config = RepoConfig()
+    sections = frozenset(str(key) for key in invalid)
+    return LoadedConfig(config, messages, sections, found=True)
 
 
 async def load_repo_config(gh: GitHubAPI, repository: dict[str, Any]) -> LoadedConfig:

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(
         default=1.0, gt=0, validation_alias=AliasChoices("deckhand_poll_seconds")
     )
+    job_timeout_seconds: float = Field(
+        default=600.0, gt=0, validation_alias=AliasChoices("deckhand_job_timeout_seconds")
+    )
     retention_days: float = Field(
         default=14.0, gt=0, validation_alias=AliasChoices("deckhand_retention_days")
     )
@@ -81,6 +84,25 @@ class Settings(BaseSettings):
     github_concurrency: int = Field(
         default=8, ge=1, validation_alias=AliasChoices("deckhand_github_concurrency")
     )
+
+    @field_validator(
+        "github_private_key",
+        "github_webhook_secret",
+        "github_client_secret",
+        "openai_api_key",
+        "sentry_client_secret",
+        "alertmanager_token",
+        "grafana_secret",
+        "generic_alert_secret",
+        "slack_webhook_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_secret_is_unset(cls, value: object) -> object:
+        """`SECRET=` (an unset `${VAR}` on a platform) must not become an empty key."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("plugins", mode="before")
     @classmethod

@@ -7,11 +7,13 @@ installation shares.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import aiohttp
 from cachetools import LRUCache
 
+from app import metrics
 from app.config.settings import Settings
 from app.github.auth import AppCredentials, InstallationTokens
 from app.github.client import GitHubClient, InstallationState
@@ -43,12 +45,22 @@ class _InstallationToken:
         self._tokens.invalidate(self._installation_id, authorization.removeprefix("token "))
 
 
+class _StateCache(LRUCache[int, InstallationState]):
+    """Forgets an evicted installation's rate-limit series too, so /metrics stays bounded."""
+
+    def popitem(self) -> tuple[int, InstallationState]:
+        key, state = super().popitem()
+        with contextlib.suppress(KeyError):
+            metrics.GITHUB_RATE_LIMIT_REMAINING.remove(state.label)
+        return key, state
+
+
 class GitHubApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.credentials = AppCredentials(settings.github_app_id, settings.private_key_pem())
         self.tokens = InstallationTokens(self._fetch_installation_token)
-        self._states: LRUCache[int, InstallationState] = LRUCache(maxsize=10_000)
+        self._states: LRUCache[int, InstallationState] = _StateCache(maxsize=10_000)
         self._etags = shared_etag_cache()
         self._session: aiohttp.ClientSession | None = None
 
@@ -74,7 +86,7 @@ class GitHubApp:
             self._states[key] = state
         return state
 
-    def _client(self, authorizer: Any, key: int) -> GitHubClient:
+    def _client(self, authorizer: Any, key: int, retry_unsafe: bool = False) -> GitHubClient:
         return GitHubClient(
             self.session,
             authorizer=authorizer,
@@ -82,6 +94,7 @@ class GitHubApp:
             base_url=self.settings.github_api_url,
             timeout=self.settings.github_timeout,
             max_inline_wait=self.settings.github_max_inline_wait,
+            retry_unsafe=retry_unsafe,
         )
 
     def app_client(self) -> GitHubClient:
@@ -97,7 +110,9 @@ class GitHubApp:
         return await self.tokens.get(installation_id)
 
     async def _fetch_installation_token(self, installation_id: int) -> dict[str, Any]:
-        data: dict[str, Any] = await self.app_client().post(
+        # Asking for a token twice is harmless, so this POST may be sent again on a 5xx.
+        client = self._client(_AppJwt(self.credentials), APP_STATE_KEY, retry_unsafe=True)
+        data: dict[str, Any] = await client.post(
             "/app/installations/{installation_id}/access_tokens",
             url_vars={"installation_id": str(installation_id)},
             data={},

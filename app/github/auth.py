@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
-from cachetools import TLRUCache
+from cachetools import LRUCache, TLRUCache
 
 from app.queue.errors import PermanentError
 
@@ -87,13 +87,16 @@ class InstallationTokens:
         self._cache: TLRUCache[int, InstallationToken] = TLRUCache(
             maxsize=maxsize, ttu=lambda _key, value, _now: value.refresh_at, timer=time.monotonic
         )
-        self._locks: dict[int, asyncio.Lock] = {}
+        # Bounded like the cache; losing a lock at worst costs one extra token fetch.
+        self._locks: LRUCache[int, asyncio.Lock] = LRUCache(maxsize=maxsize)
 
     async def get(self, installation_id: int) -> str:
         cached = self._cache.get(installation_id)
         if cached is not None:
             return cached.token
-        lock = self._locks.setdefault(installation_id, asyncio.Lock())
+        lock = self._locks.get(installation_id)
+        if lock is None:
+            lock = self._locks[installation_id] = asyncio.Lock()
         async with lock:
             cached = self._cache.get(installation_id)
             if cached is not None:

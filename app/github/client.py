@@ -3,9 +3,10 @@
 - authenticates each request through an `Authorizer` (App JWT or installation token) and,
   on a 401, drops that credential and retries once with a fresh one;
 - conditional GETs through a per-installation ETag cache (a 304 costs no rate limit);
-- retries, bounded, with backoff: 5xx answers, connection failures, timeouts (idempotent
-  methods only) and rate limits (`Retry-After`, `x-ratelimit-reset`); a wait longer than
-  `max_inline_wait` becomes `RetryLater`, so the queue parks the job instead of a worker;
+- retries, bounded, with backoff: connection failures; 5xx answers and timeouts for
+  idempotent methods only (a POST may have been applied already); rate limits
+  (`Retry-After`, `x-ratelimit-reset`), where a wait longer than `max_inline_wait`
+  becomes `RetryLater`, so the queue parks the job instead of a worker;
 - slows down as `x-ratelimit-remaining` nears zero, spreading what is left over the window;
 - at most `concurrency` requests in flight per installation.
 """
@@ -95,12 +96,16 @@ class GitHubClient(GitHubAPI):
         base_url: str,
         timeout: float = 30.0,
         max_inline_wait: float = 60.0,
+        retry_unsafe: bool = False,
     ) -> None:
         super().__init__(session, USER_AGENT, cache=state.etags, base_url=base_url.rstrip("/"))
         self._authorizer = authorizer
         self._state = state
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._max_inline_wait = max_inline_wait
+        # POST and PATCH may have been applied before a 5xx or a timeout: sending them
+        # again could duplicate a comment or an issue, so only safe ones are retried.
+        self._retry_unsafe = retry_unsafe
         self._sent_authorization = ""
 
     async def _request(
@@ -123,7 +128,7 @@ class GitHubClient(GitHubAPI):
                     payload = await response.read()
             except (aiohttp.ClientConnectorError, TimeoutError, aiohttp.ClientError) as exc:
                 sent = not isinstance(exc, aiohttp.ClientConnectorError)
-                if attempt >= MAX_ATTEMPTS or (sent and method not in IDEMPOTENT_METHODS):
+                if attempt >= MAX_ATTEMPTS or (sent and not self._may_resend(method)):
                     raise
                 metrics.GITHUB_RETRIES.labels("connection").inc()
                 log.warning("github_retry", reason=type(exc).__name__, method=method, url=url)
@@ -132,6 +137,9 @@ class GitHubClient(GitHubAPI):
             self._state.observe(response_headers)
             metrics.GITHUB_REQUESTS.labels(method, f"{status // 100}xx").inc()
             return status, response_headers, payload
+
+    def _may_resend(self, method: str) -> bool:
+        return self._retry_unsafe or method in IDEMPOTENT_METHODS
 
     async def manage_rate_limit(self, *, method: str, url: str) -> None:
         """Before a request: slow down when the window is nearly used up."""
@@ -170,7 +178,7 @@ class GitHubClient(GitHubAPI):
             log.warning("github_rate_limited", wait=wait, method=method, url=url)
             await asyncio.sleep(wait)
             return True
-        if status >= 500 and attempt < MAX_ATTEMPTS:
+        if status >= 500 and attempt < MAX_ATTEMPTS and self._may_resend(method):
             metrics.GITHUB_RETRIES.labels("server_error").inc()
             log.warning("github_retry", status=status, method=method, url=url)
             await asyncio.sleep(_backoff(attempt))

@@ -12,7 +12,7 @@ from typing import Any
 
 from cachetools import LRUCache
 
-ETAG_ENTRIES = 20_000
+ETAG_ENTRIES = 2_000  # whole decoded bodies: bounded in count, kept modest
 
 
 class InstallationEtags(MutableMapping[str, Any]):

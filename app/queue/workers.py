@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from app import metrics
-from app.logs import get_logger
+from app.logs import get_logger, redactor
 from app.queue.errors import PermanentError, RetryLater
 from app.store.deliveries import Delivery, DeliveryStore
 
@@ -37,8 +37,10 @@ def backoff_delay(attempt: int, base: float) -> float:
 
 
 def describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text[:2000]
+    """The error as stored with the delivery and shown by the CLI: scrubbed of secrets."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "TimeoutError: the job ran longer than its time limit"
+    return str(redactor.scrub(f"{type(exc).__name__}: {exc}"))[:2000]
 
 
 class WorkerPool:
@@ -53,6 +55,7 @@ class WorkerPool:
         lease_seconds: float = 60.0,
         poll_seconds: float = 1.0,
         retention_seconds: float = 14 * 86400,
+        job_timeout_seconds: float = 600.0,
     ) -> None:
         self.store = store
         self.job = job
@@ -62,6 +65,7 @@ class WorkerPool:
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self.retention_seconds = retention_seconds
+        self.job_timeout_seconds = job_timeout_seconds
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._active: dict[str, asyncio.Task[None]] = {}
         self._completed: list[str] = []  # done, to be marked so with the next claim
@@ -89,9 +93,12 @@ class WorkerPool:
         """Stop taking work, let running jobs finish for a while, then hand the rest back."""
         self._stopping = True
         self._wakeup.set()
-        for task in self._tasks:
+        claim_loop, *others = self._tasks
+        for task in others:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # The claim loop is left to finish its transaction: cancelling the wait would not
+        # stop the database thread, and what it claimed would sit leased to nobody.
+        await asyncio.gather(claim_loop, *others, return_exceptions=True)
         if self._active:
             _, pending = await asyncio.wait(list(self._active.values()), timeout=grace_seconds)
             for task in pending:
@@ -104,6 +111,7 @@ class WorkerPool:
         while not self._stopping:
             self.last_poll = time.time()
             free = self.concurrency - len(self._active)
+            self._wakeup.clear()  # before the claim, so a wake-up during it is not lost
             claimed = await self._settle_and_claim(free)
             if claimed is None:  # the database failed: back off before trying again
                 await asyncio.sleep(self.poll_seconds)
@@ -114,7 +122,6 @@ class WorkerPool:
                 task.add_done_callback(functools.partial(self._done, delivery.id))
             if (len(claimed) == free and free > 0) or self._completed:
                 continue  # there may be more due right now
-            self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
 
@@ -126,7 +133,7 @@ class WorkerPool:
         finished, self._completed = self._completed, []
         try:
             settled, claimed = await self.store.settle_and_claim(
-                finished, self.worker_id, max(limit, 0), self.lease_seconds
+                finished, self.worker_id, max(limit, 0), self.lease_seconds, self.max_attempts
             )
         except Exception:
             log.exception("queue_claim_failed")
@@ -167,7 +174,8 @@ class WorkerPool:
         outcome = "done"
         try:
             try:
-                await self.job(delivery)
+                async with asyncio.timeout(self.job_timeout_seconds):
+                    await self.job(delivery)
             except asyncio.CancelledError:
                 # Shutdown: hand the delivery back at once rather than waiting out the lease.
                 outcome = "interrupted"

@@ -143,7 +143,28 @@ def _finish(conn: Connection, ids: Sequence[str], worker_id: str) -> int:
     return int(result.rowcount or 0)
 
 
-def _claim(conn: Connection, worker_id: str, limit: int, lease_seconds: float) -> list[Delivery]:
+LEASE_LAPSED = "the job's worker stopped renewing its lease (crashed, killed or hung)"
+
+
+def _bury_lapsed(conn: Connection, now: float, max_attempts: int) -> None:
+    """Dead-letter jobs whose lease lapsed on their last attempt: a delivery that kills
+    its worker every time must not crash-loop the service."""
+    conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.status == RUNNING,
+            deliveries.c.locked_until < now,
+            deliveries.c.attempts >= max_attempts,
+        )
+        .values(
+            status=DEAD, last_error=LEASE_LAPSED, finished_at=now, locked_by=None, locked_until=None
+        )
+    )
+
+
+def _claim(
+    conn: Connection, worker_id: str, limit: int, lease_seconds: float, max_attempts: int
+) -> list[Delivery]:
     """Lease due jobs: lapsed leases first (their worker died), then queued by `run_after`.
 
     Two index range scans, each with its own LIMIT, so a deep queue costs nothing extra.
@@ -151,6 +172,7 @@ def _claim(conn: Connection, worker_id: str, limit: int, lease_seconds: float) -
     if limit <= 0:
         return []
     now = time.time()
+    _bury_lapsed(conn, now, max_attempts)
     lapsed = (
         select(deliveries.c.id)
         .where(deliveries.c.status == RUNNING, deliveries.c.locked_until < now)
@@ -206,9 +228,16 @@ def _release(conn: Connection, delivery_id: str, worker_id: str, values: dict[st
     return bool(result.rowcount)
 
 
-def _prune(conn: Connection, cutoff: float) -> int:
-    old = select(deliveries.c.id).where(
-        deliveries.c.status == DONE, deliveries.c.finished_at < cutoff
+PRUNE_BATCH = 1000
+
+
+def _prune_batch(conn: Connection, cutoff: float) -> int:
+    old = list(
+        conn.execute(
+            select(deliveries.c.id)
+            .where(deliveries.c.status == DONE, deliveries.c.finished_at < cutoff)
+            .limit(PRUNE_BATCH)
+        ).scalars()
     )
     conn.execute(delete(delivery_payloads).where(delivery_payloads.c.id.in_(old)))
     return int(conn.execute(delete(deliveries).where(deliveries.c.id.in_(old))).rowcount or 0)
@@ -226,7 +255,12 @@ class DeliveryStore:
         return await self.db.transaction(_add_many, items)
 
     async def settle_and_claim(
-        self, finished: Sequence[str], worker_id: str, limit: int, lease_seconds: float
+        self,
+        finished: Sequence[str],
+        worker_id: str,
+        limit: int,
+        lease_seconds: float,
+        max_attempts: int = 5,
     ) -> tuple[int, list[Delivery]]:
         """Mark this worker's finished jobs done and lease up to `limit` due ones, at once.
 
@@ -235,7 +269,8 @@ class DeliveryStore:
         """
 
         def work(conn: Connection) -> tuple[int, list[Delivery]]:
-            return _finish(conn, finished, worker_id), _claim(conn, worker_id, limit, lease_seconds)
+            settled = _finish(conn, finished, worker_id)
+            return settled, _claim(conn, worker_id, limit, lease_seconds, max_attempts)
 
         return await self.db.transaction(work, durable=False)
 
@@ -310,5 +345,9 @@ class DeliveryStore:
         return max(0.0, now - oldest) if oldest else 0.0
 
     async def prune(self, older_than_seconds: float) -> int:
-        """Delete finished (done) deliveries older than the retention period."""
-        return await self.db.transaction(_prune, time.time() - older_than_seconds)
+        """Delete finished (done) deliveries older than the retention period, in short
+        transactions so ingest never waits long behind a large clean-up."""
+        cutoff, removed = time.time() - older_than_seconds, 0
+        while batch := await self.db.transaction(_prune_batch, cutoff, durable=False):
+            removed += batch
+        return removed

@@ -127,3 +127,18 @@ def test_shipped_schema_accepts_the_example_and_rejects_typos() -> None:
         jsonschema.validate({"review": {"fail_on": "fatal"}}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"alerts": {"reopen_window": "soon"}}, schema)
+
+
+def test_non_string_keys_and_yaml_bombs_give_bounded_messages() -> None:
+    loaded = parse_repo_config("on: push\n1: x\nreview: {fail_on: warning}\n")
+    assert loaded.errors and loaded.config.review.fail_on == "warning"
+    bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    previous = "a"
+    for name in "bcdefghij":
+        bomb += f"{name}: &{name} [" + ",".join(["*" + previous] * 9) + "]\n"
+        previous = name
+    bomb += "review:\n  paths: *i\n"
+    loaded = parse_repo_config(bomb)
+    assert len(loaded.errors) <= 21
+    assert sum(len(message) for message in loaded.errors) < 10_000
+    assert loaded.config.review.paths == ["**/*.py"]

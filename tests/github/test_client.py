@@ -33,11 +33,19 @@ async def test_server_errors_give_up_after_a_bounded_number_of_tries(github_app,
     assert len(seeded.requests_for("repos/get")) == 4
 
 
-async def test_post_is_retried_on_a_502(github_app, seeded) -> None:
+async def test_a_post_is_not_sent_again_after_a_502(github_app, seeded) -> None:
     seeded.fail_next("POST", COMMENTS, 502)
     client = github_app.installation_client(INSTALLATION)
-    await client.post(COMMENTS, url_vars=COMMENT_VARS, data={"body": "hello"})
-    assert [r.status for r in seeded.requests_for("issues/create-comment")] == [502, 201]
+    with pytest.raises(GitHubBroken):
+        await client.post(COMMENTS, url_vars=COMMENT_VARS, data={"body": "hello"})
+    assert [r.status for r in seeded.requests_for("issues/create-comment")] == [502]
+
+
+async def test_the_token_request_is_retried_on_a_502(github_app, seeded) -> None:
+    seeded.fail_next("POST", "/app/installations/{installation_id}/access_tokens", 502)
+    await github_app.installation_client(INSTALLATION).getitem(REPO_PATH, REPO_VARS)
+    statuses = [r.status for r in seeded.requests_for("apps/create-installation-access-token")]
+    assert statuses == [502, 201]
 
 
 async def test_secondary_rate_limit_waits_for_retry_after(github_app, seeded) -> None:

@@ -102,3 +102,19 @@ async def test_retrying_an_unknown_delivery_fails_clearly(tmp_path) -> None:
     assert "not retried (unknown or not dead): nope" in result.stderr
     usage = await asyncio.to_thread(run_cli, database_url, "deliveries", "retry")
     assert usage.returncode == 2
+
+
+async def test_a_job_past_its_time_limit_is_retried_then_dead_lettered(start_deckhand) -> None:
+    deckhand = await start_deckhand(plugins=[PLUGIN], max_attempts=2, job_timeout_seconds=0.3)
+    _, _, delivery_id = await deckhand.post("deckhand_test", {"mode": "hang"})
+    delivery = (await deckhand.wait_finished([delivery_id]))[delivery_id]
+    assert (delivery.status, delivery.attempts) == ("dead", 2)
+    assert delivery.last_error == "TimeoutError: the job ran longer than its time limit"
+
+
+def test_stored_errors_are_scrubbed_of_tokens() -> None:
+    from app.queue.workers import describe
+
+    token = "ghs_" + "x1Y2z3" * 6
+    error = RuntimeError(f"git push https://x-access-token:{token}@github.com/o/r failed")
+    assert token not in describe(error)

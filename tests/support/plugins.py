@@ -4,6 +4,7 @@ Event `deckhand_test` with `{"mode": ...}`:
 - `fail_times` (`n`): raise a transient error on the first n attempts, then succeed;
 - `always`: always raise;
 - `permanent`: raise PermanentError;
+- `hang`: never return (until the job's time limit);
 - `comment`: an idempotent GitHub side effect: comment on issue #1 with a hidden marker
   holding the delivery id, unless a comment with that marker exists (the pattern real
   handlers follow); `sleep` seconds before posting, to widen the window for crash tests.
@@ -41,6 +42,8 @@ async def on_test_event(
         raise RuntimeError("this always fails")
     if mode == "permanent":
         raise PermanentError("cannot be done")
+    if mode == "hang":
+        await asyncio.sleep(3600)
     if mode == "config":
         loaded = await context.config()
         context.log.info(

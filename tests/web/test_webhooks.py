@@ -185,3 +185,10 @@ async def test_an_event_no_handler_wants_is_stored_but_not_queued(
     assert stored is not None
     assert (stored.status, stored.attempts) == ("done", 0)
     assert json.loads(stored.payload) == {"action": "created"}
+
+
+async def test_an_empty_secret_counts_as_no_secret(start_deckhand) -> None:
+    deckhand = await start_deckhand(github_webhook_secret="")
+    status, body, _ = await deckhand.post("ping", PING, secret="")
+    assert status == 401
+    assert "GITHUB_WEBHOOK_SECRET is not set" in body["error"]
