@@ -1,4 +1,4 @@
-"""Command line: `python -m app [serve|worker|deliveries|schema]`.
+"""Command line: `python -m app [serve|worker|deliveries|schema|validate]`.
 
 Exit codes (CONTRACT.md): 0 success, 1 a failed operation, 2 usage or configuration error.
 """
@@ -11,11 +11,13 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from app.config.settings import Settings
+from app.engine.files import DEFAULT_MAX_BYTES
 from app.logs import configure_logging
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -27,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="run the web service (and, embedded, its workers)")
     commands.add_parser("worker", help="run queue workers only")
     commands.add_parser("schema", help="print the JSON Schema of .github/deckhand.yml")
+
+    validate = commands.add_parser("validate", help="check files or directories locally")
+    validate.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    validate.add_argument("--format", choices=["text", "json", "sarif"], default="text")
+    validate.add_argument(
+        "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="skip larger files"
+    )
 
     deliveries = commands.add_parser("deliveries", help="inspect and retry queued deliveries")
     actions = deliveries.add_subparsers(dest="action", required=True)
@@ -158,8 +167,28 @@ def _worker(settings: Settings) -> int:
     return EXIT_OK
 
 
+def _validate(args: argparse.Namespace) -> int:
+    """The local engine on a working tree: no GitHub, no database, no settings."""
+    from app.engine.files import collect, read
+    from app.engine.report import FORMATS
+    from app.engine.validate import EngineConfig, validate
+
+    missing = [str(p) for p in args.paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        print(f"no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    config = EngineConfig(max_bytes=args.max_bytes)
+    sources = (read(root, file, config.max_bytes) for root, file in collect(args.paths))
+    reports = validate(sources, config)
+    sys.stdout.write(FORMATS[args.format](reports))
+    errors = any(f.severity.value == "error" for r in reports for f in r.findings)
+    return EXIT_FAILED if errors else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "validate":
+        return _validate(args)
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -1,0 +1,68 @@
+"""Finding and Fix: what every check returns, in one shape for text, JSON and SARIF.
+
+Positions are 1-based lines and 1-based columns counted in characters (what editors and
+GitHub annotations show); `end_line`/`end_column` are inclusive of the last character's
+line and exclusive of its column, as in SARIF regions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTICE = "notice"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "notice": 1}[self.value]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two positions (same conventions as a Finding's range)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    replacement: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    description: str
+    edits: tuple[Edit, ...]
+    safe: bool = True
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    column: int
+    rule: str  # e.g. "syntax", "secrets/github-token", "ruff/F401", "config/yaml"
+    severity: Severity
+    message: str
+    end_line: int | None = None
+    end_column: int | None = None
+    fix: Fix | None = None
+    source: str = "deckhand"  # the tool that found it: deckhand, ruff
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        return data
+
+
+@dataclass
+class FileReport:
+    """What the engine says about one file: its findings, or why it was skipped."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    skipped: str | None = None
