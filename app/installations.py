@@ -19,6 +19,18 @@ from app.store.upsert import upsert
 ACTIVE, SUSPENDED, DELETED = "active", "suspended", "deleted"
 
 
+def _add(conn: Connection, installation_id: int, repositories: list[dict[str, Any]]) -> None:
+    rows = [
+        {
+            "installation_id": installation_id,
+            "repository": r["full_name"],
+            "repository_id": r.get("id"),
+        }
+        for r in repositories
+    ]
+    upsert(conn, installation_repositories, rows, keys=["installation_id", "repository"])
+
+
 def _record(
     conn: Connection, installation: dict[str, Any], status: str, repositories: list[dict[str, Any]]
 ) -> None:
@@ -38,15 +50,7 @@ def _record(
             )
         )
         return
-    rows = [
-        {
-            "installation_id": installation["id"],
-            "repository": repo["full_name"],
-            "repository_id": repo.get("id"),
-        }
-        for repo in repositories
-    ]
-    upsert(conn, installation_repositories, rows, keys=["installation_id", "repository"])
+    _add(conn, installation["id"], repositories)
 
 
 def _get(conn: Connection, installation_id: int) -> dict[str, Any] | None:
@@ -72,15 +76,7 @@ def _add_repositories(
     if existing is None:
         _record(conn, installation, ACTIVE, repositories)
         return
-    rows = [
-        {
-            "installation_id": installation["id"],
-            "repository": repo["full_name"],
-            "repository_id": repo.get("id"),
-        }
-        for repo in repositories
-    ]
-    upsert(conn, installation_repositories, rows, keys=["installation_id", "repository"])
+    _add(conn, installation["id"], repositories)
 
 
 class InstallationStore:

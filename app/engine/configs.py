@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 
 import yaml
 
-from app.engine.findings import Finding, Severity
+from app.engine.findings import Finding, Severity, clamp_position
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
@@ -166,13 +166,7 @@ def _end_of(source: str) -> tuple[int, int]:
 
 def _finding(path: str, source: str, rule: str, message: str, line: int, column: int) -> Finding:
     """A one-character finding, moved onto a real line and a column up to its end."""
-    lines = _lines(source)
-    if line < 1:
-        line, column = 1, 1
-    elif line > len(lines):
-        line, column = len(lines), len(lines[-1]) + 1
-    else:
-        column = min(max(column, 1), len(lines[line - 1]) + 1)
+    line, column = clamp_position(_lines(source), line, column)
     return Finding(
         path=path,
         line=line,

@@ -66,3 +66,15 @@ class FileReport:
     path: str
     findings: list[Finding] = field(default_factory=list)
     skipped: str | None = None
+
+
+def clamp_position(lines: list[str], line: int, column: int) -> tuple[int, int]:
+    """Move a position onto a real place: an existing line, a column up to its end
+    (one past the last character means the end of the line)."""
+    if not lines:
+        return 1, 1
+    if line < 1:
+        return 1, 1
+    if line > len(lines):  # e.g. "unexpected EOF": the end of the last line
+        return len(lines), len(lines[-1]) + 1
+    return line, min(max(column, 1), len(lines[line - 1]) + 1)

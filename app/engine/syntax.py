@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 
-from app.engine.findings import Finding, Severity
+from app.engine.findings import Finding, Severity, clamp_position
 
 _PSEUDO_FILENAME = "<deckhand-syntax-check>"
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -172,9 +172,9 @@ def _finding(
     end_line: int | None,
     end_column: int | None,
 ) -> Finding:
-    line, column = _clamp(lines, line, column)
+    line, column = clamp_position(lines, line, column)
     if end_line is not None and end_column is not None and end_column > 0:
-        end_line, end_column = _clamp(lines, end_line, end_column)
+        end_line, end_column = clamp_position(lines, end_line, end_column)
         if (end_line, end_column) <= (line, column):
             end_line = None
     else:
@@ -192,12 +192,3 @@ def _finding(
         end_line=end_line,
         end_column=end_column,
     )
-
-
-def _clamp(lines: list[str], line: int, column: int) -> tuple[int, int]:
-    """Move a position onto a real place: an existing line, a column up to its end."""
-    if line < 1:
-        return 1, 1
-    if line > len(lines):  # e.g. "unexpected EOF": point at the end of the last line
-        return len(lines), len(lines[-1]) + 1
-    return line, min(max(column, 1), len(lines[line - 1]) + 1)
