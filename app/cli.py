@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="skip larger files"
     )
+    validate.add_argument("--no-lint", action="store_true", help="skip ruff's lint and security")
 
     deliveries = commands.add_parser("deliveries", help="inspect and retry queued deliveries")
     actions = deliveries.add_subparsers(dest="action", required=True)
@@ -170,16 +171,26 @@ def _worker(settings: Settings) -> int:
 def _validate(args: argparse.Namespace) -> int:
     """The local engine on a working tree: no GitHub, no database, no settings."""
     from app.engine.files import collect, read
+    from app.engine.lint import LintUnavailable
     from app.engine.report import FORMATS
-    from app.engine.validate import EngineConfig, validate
+    from app.engine.validate import EngineConfig, add_lint_findings, validate
 
     missing = [str(p) for p in args.paths if not p.exists() and not p.is_symlink()]
     if missing:
         print(f"no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    config = EngineConfig(max_bytes=args.max_bytes)
-    sources = (read(root, file, config.max_bytes) for root, file in collect(args.paths))
-    reports = validate(sources, config)
+    config = EngineConfig(max_bytes=args.max_bytes, lint=not args.no_lint)
+    files = collect(args.paths)
+    reports = validate((read(root, file, config.max_bytes) for root, file in files), config)
+    if config.lint:
+        for root in sorted({root for root, _ in files}):
+            in_root = [
+                r for r, (file_root, _) in zip(reports, files, strict=True) if file_root == root
+            ]
+            try:
+                add_lint_findings(in_root, root)
+            except LintUnavailable as exc:
+                print(f"lint skipped: {exc}", file=sys.stderr)
     sys.stdout.write(FORMATS[args.format](reports))
     errors = any(f.severity.value == "error" for r in reports for f in r.findings)
     return EXIT_FAILED if errors else EXIT_OK
