@@ -13,7 +13,8 @@ from pathlib import Path
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 SKIP_DIRS = frozenset(
-    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox"}
+    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox"}
+    | {".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", "build", "dist"}
 )
 SNIFF_BYTES = 8192
 
@@ -84,7 +85,7 @@ def collect(
         root = base if inside else absolute
         for file in sorted(absolute.rglob("*")):
             parts = file.relative_to(absolute).parts
-            if any(part in skip for part in parts[:-1]):
+            if any(part in skip or part.endswith(".egg-info") for part in parts[:-1]):
                 continue
             if file.is_file() or file.is_symlink():
                 found.append((root, file))

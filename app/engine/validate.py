@@ -1,7 +1,8 @@
 """Runs the checks that apply to each file and gathers their findings.
 
 Per file: Python syntax for `.py`/`.pyi`, syntax of JSON, YAML and TOML files, and the
-secrets scan on every text file; pure, contents in, findings out. ruff's lint and
+secrets scan on every text file; across files, imports that resolve to nothing and
+import cycles. Pure, contents in, findings out. ruff's lint and
 security findings need the files on disk and are merged by `add_lint_findings`.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from app.engine.configs import check_config_file, is_config_file
 from app.engine.files import DEFAULT_MAX_BYTES, Skipped, SourceFile
 from app.engine.findings import FileReport, Finding
+from app.engine.imports import check_imports, declared_import_names
 from app.engine.lint import lint
 from app.engine.secrets import scan_secrets
 from app.engine.syntax import check_python_syntax
@@ -42,13 +44,21 @@ def check_source(source: SourceFile, config: EngineConfig) -> list[Finding]:
 def validate(
     items: Iterable[SourceFile | Skipped], config: EngineConfig | None = None
 ) -> list[FileReport]:
+    """Check every file, then the imports across all of them (unresolved, cycles)."""
     config = config or EngineConfig()
-    reports = []
+    reports: list[FileReport] = []
+    texts: dict[str, str] = {}
     for item in items:
         if isinstance(item, Skipped):
             reports.append(FileReport(item.path, skipped=item.reason))
-        else:
-            reports.append(FileReport(item.path, check_source(item, config)))
+            continue
+        texts[item.path] = item.text
+        reports.append(FileReport(item.path, check_source(item, config)))
+    by_path = {report.path: report for report in reports}
+    broken = {r.path for r in reports if any(f.rule.startswith("syntax") for f in r.findings)}
+    python = {path: text for path, text in texts.items() if path not in broken}
+    for finding in check_imports(python, declared_import_names(texts)):
+        by_path[finding.path].findings.append(finding)
     return reports
 
 
