@@ -1,4 +1,4 @@
-"""Command line: `python -m app [serve|worker|deliveries|schema|validate]`.
+"""Command line: `python -m app [serve|worker|deliveries|schema|validate|fix]`.
 
 Exit codes (CONTRACT.md): 0 success, 1 a failed operation, 2 usage or configuration error.
 """
@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
         "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="skip larger files"
     )
     validate.add_argument("--no-lint", action="store_true", help="skip ruff's lint and security")
+
+    fix = commands.add_parser("fix", help="repair syntax and apply ruff's safe fixes locally")
+    fix.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    fix.add_argument("--diff", action="store_true", help="show the changes, write nothing")
+    fix.add_argument("--check", action="store_true", help="exit 1 if anything would change")
 
     deliveries = commands.add_parser("deliveries", help="inspect and retry queued deliveries")
     actions = deliveries.add_subparsers(dest="action", required=True)
@@ -196,10 +201,48 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_FAILED if errors else EXIT_OK
 
 
+def _fix(args: argparse.Namespace) -> int:
+    """Syntax repair, then ruff's safe fixes; --diff and --check write nothing."""
+    from app.engine.files import SourceFile, collect, read
+    from app.engine.fixing import plan_repairs, ruff_fix, write_repairs
+    from app.engine.lint import LintUnavailable
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        print(f"no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    write = not (args.diff or args.check)
+    changed = False
+    for root in sorted({root for root, _ in collect(args.paths)}):
+        files = [f for r, f in collect(args.paths) if r == root]
+        sources = [s for s in (read(root, f) for f in files) if isinstance(s, SourceFile)]
+        report = plan_repairs(sources)
+        changed |= bool(report.repaired)
+        if args.diff:
+            sys.stdout.write("".join(report.diffs))
+        if write:
+            write_repairs(root, report, sources)
+        for note in report.notes:
+            print(note, file=sys.stderr if args.diff else sys.stdout)
+        python = [s.path for s in sources if s.path.endswith((".py", ".pyi"))]
+        try:
+            ruff_output = ruff_fix(root, python, write)
+        except LintUnavailable as exc:
+            print(f"ruff fixes skipped: {exc}", file=sys.stderr)
+            continue
+        if not write and ruff_output.strip():
+            changed = True
+            if args.diff:
+                sys.stdout.write(ruff_output)
+    return EXIT_FAILED if args.check and changed else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "fix":
+        return _fix(args)
     try:
         settings = Settings()
     except ValidationError as exc:

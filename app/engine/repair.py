@@ -229,11 +229,27 @@ def _colon_candidates(lines: list[str], lineno: int, offset: int) -> list[_Candi
     if 1 <= lineno <= len(lines):
         body = _body(lines, lineno)
         col = min(max(offset - 1, 0), len(body))
-        if body[:col].strip():
-            cut = len(body[:col].rstrip())
+        cut = len(body[:col].rstrip())
+        # Only outside brackets: `def f(x y)` wants a comma, not an annotation colon.
+        if body[:col].strip() and _bracket_depth(body[:cut]) == 0:
             note = f"line {lineno}: add missing ':'"
             out.append(_Candidate(1, _replace(lines, lineno, body[:cut] + ":" + body[cut:]), note))
     return out
+
+
+def _bracket_depth(code: str) -> int:
+    """How many brackets are open at the end of `code` (quotes skipped, roughly)."""
+    depth, quote = 0, ""
+    for char in code:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+    return depth
 
 
 # --- class 2: brackets ---------------------------------------------------------------------

@@ -249,3 +249,8 @@ def test_never_returns_unparsable_text(seed: int) -> None:
 
 def test_sample_parses() -> None:
     assert repair_syntax(SAMPLE).abstained == "parses already"
+
+
+def test_no_annotation_colon_is_invented_inside_brackets() -> None:
+    result = repair_syntax("def f(x y):\n    pass\n")
+    assert result.text is None
