@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.engine.files import SourceFile
-from app.engine.lint import LintUnavailable, ruff_binary
+from app.engine.lint import DEFAULT_RULES, LintUnavailable, has_ruff_config, ruff_binary
 from app.engine.repair import repair_syntax
 from app.engine.syntax import check_python_syntax
 
@@ -64,8 +64,6 @@ def write_repairs(root: Path, report: FixReport, sources: list[SourceFile]) -> N
 
 def ruff_fix(root: Path, paths: list[str], write: bool) -> str:
     """Apply ruff's safe fixes (or, with write=False, return the diff they would make)."""
-    from app.engine.lint import DEFAULT_RULES, has_ruff_config
-
     paths = [p for p in paths if not p.startswith(PROTECTED_PREFIXES)]
     if not paths:
         return ""
