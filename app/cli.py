@@ -176,9 +176,9 @@ def _worker(settings: Settings) -> int:
 def _validate(args: argparse.Namespace) -> int:
     """The local engine on a working tree: no GitHub, no database, no settings."""
     from app.engine.files import collect, read
-    from app.engine.lint import LintUnavailable
+    from app.engine.lint import LintRun, LintUnavailable
     from app.engine.report import FORMATS
-    from app.engine.validate import EngineConfig, add_lint_findings, validate
+    from app.engine.validate import EngineConfig, merge_lint_findings, validate
 
     missing = [str(p) for p in args.paths if not p.exists() and not p.is_symlink()]
     if missing:
@@ -186,16 +186,26 @@ def _validate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     config = EngineConfig(max_bytes=args.max_bytes, lint=not args.no_lint)
     files = collect(args.paths)
-    reports = validate((read(root, file, config.max_bytes) for root, file in files), config)
-    if config.lint:
-        for root in sorted({root for root, _ in files}):
-            in_root = [
-                r for r, (file_root, _) in zip(reports, files, strict=True) if file_root == root
+    roots = sorted({root for root, _ in files})
+    runs: dict[Path, LintRun] = {}
+    if config.lint:  # ruff works in the background while the engine's own checks run
+        for root in roots:
+            python = [
+                f.relative_to(root).as_posix()
+                for r, f in files
+                if r == root and f.suffix in (".py", ".pyi") and not f.is_symlink()
             ]
             try:
-                add_lint_findings(in_root, root)
+                runs[root] = LintRun(root, python)
             except LintUnavailable as exc:
                 print(f"lint skipped: {exc}", file=sys.stderr)
+    reports = validate((read(root, file, config.max_bytes) for root, file in files), config)
+    for root, run in runs.items():
+        in_root = [rep for rep, (r, _) in zip(reports, files, strict=True) if r == root]
+        try:
+            merge_lint_findings(in_root, run.result())
+        except LintUnavailable as exc:
+            print(f"lint skipped: {exc}", file=sys.stderr)
     sys.stdout.write(FORMATS[args.format](reports))
     errors = any(f.severity.value == "error" for r in reports for f in r.findings)
     return EXIT_FAILED if errors else EXIT_OK

@@ -132,31 +132,52 @@ def parse_ruff_output(root: Path, output: str) -> list[Finding]:
     return findings
 
 
+class LintRun:
+    """ruff started in the background over `paths` (relative to `root`), so the engine's
+    own checks run meanwhile; `result()` waits for it and returns its findings."""
+
+    def __init__(self, root: Path, paths: Sequence[str]) -> None:
+        self.root = root.absolute()
+        self.settings = ruff_settings(self.root)
+        self.process: subprocess.Popen[str] | None = None
+        if not paths:
+            return
+        try:
+            self.process = subprocess.Popen(  # noqa: S603 - our own ruff binary, no shell
+                ruff_command(self.root, paths),
+                cwd=self.root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        except OSError as exc:
+            raise LintUnavailable(f"ruff did not run: {exc}") from exc
+
+    def result(self) -> list[Finding]:
+        if self.process is None:
+            return []
+        try:
+            stdout, stderr = self.process.communicate(timeout=TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired as exc:
+            self.process.kill()
+            self.process.communicate()
+            raise LintUnavailable(f"ruff did not finish: {exc}") from exc
+        if self.process.returncode != 0:
+            raise LintUnavailable(f"ruff failed: {stderr.strip()[:500]}")
+        try:
+            findings = parse_ruff_output(self.root, stdout)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LintUnavailable(f"unreadable ruff output: {exc}") from exc
+        settings = self.settings
+        if settings is None:
+            return findings
+        return [
+            f
+            for f in findings
+            if not ignored_by_repo(settings, f.path, f.rule.removeprefix("ruff/"))
+        ]
+
+
 def lint(root: Path, paths: Sequence[str]) -> list[Finding]:
     """ruff's findings for `paths` (relative to `root`), in one run over all of them."""
-    if not paths:
-        return []
-    root = root.absolute()
-    settings = ruff_settings(root)
-    try:
-        result = subprocess.run(  # noqa: S603 - our own ruff binary, no shell
-            ruff_command(root, paths),
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_SECONDS,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise LintUnavailable(f"ruff did not run: {exc}") from exc
-    if result.returncode != 0:
-        raise LintUnavailable(f"ruff failed: {result.stderr.strip()[:500]}")
-    try:
-        findings = parse_ruff_output(root, result.stdout)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise LintUnavailable(f"unreadable ruff output: {exc}") from exc
-    if settings is None:
-        return findings
-    return [
-        f for f in findings if not ignored_by_repo(settings, f.path, f.rule.removeprefix("ruff/"))
-    ]
+    return LintRun(root, paths).result()

@@ -22,6 +22,7 @@ import ast
 import os
 import re
 import tempfile
+from typing import cast
 
 from app.engine.findings import Finding, Severity, clamp_position
 
@@ -31,6 +32,14 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 def check_python_syntax(path: str, text: str) -> list[Finding]:
     """Return one ``syntax`` finding for the first syntax error in ``text``, or ``[]``.
+
+    See :func:`parse_python`, which also returns the tree.
+    """
+    return parse_python(path, text)[0]
+
+
+def parse_python(path: str, text: str) -> tuple[list[Finding], ast.Module | None]:
+    """The first syntax error in ``text`` as a finding, or no finding and the module's AST.
 
     Python's parser stops at the first error, so at most one finding is returned; fixing it
     may reveal the next. Only the parser runs: errors CPython raises later, while compiling
@@ -44,29 +53,30 @@ def check_python_syntax(path: str, text: str) -> list[Finding]:
     counted as a column, as in editors.
     """
     source = text[1:] if text.startswith("\ufeff") else text
-    lines = _split_lines(source)
     try:
-        _parse(source, _PSEUDO_FILENAME)
+        return [], _parse(source, _PSEUDO_FILENAME)
     except SyntaxError as exc:
+        lines = _split_lines(source)
         if exc.lineno is None and "null byte" in str(exc.msg):
-            return [_null_byte_finding(path, source, lines, str(exc.msg))]
+            return [_null_byte_finding(path, source, lines, str(exc.msg))], None
         if _has_inner_newline(exc.text):
             exc = _reparse_from_private_file(source) or exc
-        return [_syntax_finding(path, lines, exc)]
+        return [_syntax_finding(path, lines, exc)], None
     except UnicodeEncodeError as exc:  # a lone surrogate: not valid text at all
+        lines = _split_lines(source)
         char = source[exc.start] if exc.start < len(source) else ""
         message = f"source contains a lone surrogate U+{ord(char or chr(0xFFFD)):04X}"
-        return [_position_finding(path, source, lines, message, exc.start)]
+        return [_position_finding(path, source, lines, message, exc.start)], None
     except ValueError as exc:  # null bytes on older 3.11 patch releases
-        return [_null_byte_finding(path, source, lines, str(exc))]
+        return [_null_byte_finding(path, source, _split_lines(source), str(exc))], None
     except (MemoryError, RecursionError):
         message = "too deeply nested for Python's parser"
-        return [_finding(path, lines, "syntax", message, 1, 1, None, None)]
-    return []
+        return [_finding(path, _split_lines(source), "syntax", message, 1, 1, None, None)], None
 
 
-def _parse(source: str, filename: str) -> None:
-    compile(source, filename, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+def _parse(source: str, filename: str) -> ast.Module:
+    tree = compile(source, filename, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    return cast(ast.Module, tree)
 
 
 def _split_lines(source: str) -> list[str]:
