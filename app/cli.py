@@ -173,78 +173,46 @@ def _worker(settings: Settings) -> int:
     return EXIT_OK
 
 
-def _validate(args: argparse.Namespace) -> int:
-    """The local engine on a working tree: no GitHub, no database, no settings."""
-    from app.engine.files import collect, read
-    from app.engine.lint import LintRun, LintUnavailable
-    from app.engine.report import FORMATS
-    from app.engine.validate import EngineConfig, merge_lint_findings, validate
-
-    missing = [str(p) for p in args.paths if not p.exists() and not p.is_symlink()]
+def _missing(paths: list[Path]) -> int | None:
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         print(f"no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    config = EngineConfig(max_bytes=args.max_bytes, lint=not args.no_lint)
-    files = collect(args.paths)
-    roots = sorted({root for root, _ in files})
-    runs: dict[Path, LintRun] = {}
-    if config.lint:  # ruff works in the background while the engine's own checks run
-        for root in roots:
-            python = [
-                f.relative_to(root).as_posix()
-                for r, f in files
-                if r == root and f.suffix in (".py", ".pyi") and not f.is_symlink()
-            ]
-            try:
-                runs[root] = LintRun(root, python)
-            except LintUnavailable as exc:
-                print(f"lint skipped: {exc}", file=sys.stderr)
-    reports = validate((read(root, file, config.max_bytes) for root, file in files), config)
-    for root, run in runs.items():
-        in_root = [rep for rep, (r, _) in zip(reports, files, strict=True) if r == root]
-        try:
-            merge_lint_findings(in_root, run.result())
-        except LintUnavailable as exc:
-            print(f"lint skipped: {exc}", file=sys.stderr)
-    sys.stdout.write(FORMATS[args.format](reports))
-    errors = any(f.severity.value == "error" for r in reports for f in r.findings)
+    return None
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """The local engine on a working tree: no GitHub, no database, no settings."""
+    from app.engine.report import FORMATS
+    from app.engine.tree import validate_tree
+    from app.engine.validate import EngineConfig
+
+    if (usage := _missing(args.paths)) is not None:
+        return usage
+    result = validate_tree(
+        args.paths, EngineConfig(max_bytes=args.max_bytes, lint=not args.no_lint)
+    )
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
+    sys.stdout.write(FORMATS[args.format](result.reports))
+    errors = any(f.severity.value == "error" for r in result.reports for f in r.findings)
     return EXIT_FAILED if errors else EXIT_OK
 
 
 def _fix(args: argparse.Namespace) -> int:
     """Syntax repair, then ruff's safe fixes; --diff and --check write nothing."""
-    from app.engine.files import SourceFile, collect, read
-    from app.engine.fixing import plan_repairs, ruff_fix, write_repairs
-    from app.engine.lint import LintUnavailable
+    from app.engine.tree import fix_tree
 
-    missing = [str(p) for p in args.paths if not p.exists()]
-    if missing:
-        print(f"no such file or directory: {', '.join(missing)}", file=sys.stderr)
-        return EXIT_USAGE
-    write = not (args.diff or args.check)
-    changed = False
-    for root in sorted({root for root, _ in collect(args.paths)}):
-        files = [f for r, f in collect(args.paths) if r == root]
-        sources = [s for s in (read(root, f) for f in files) if isinstance(s, SourceFile)]
-        report = plan_repairs(sources)
-        changed |= bool(report.repaired)
-        if args.diff:
-            sys.stdout.write("".join(report.diffs))
-        if write:
-            write_repairs(root, report, sources)
-        for note in report.notes:
-            print(note, file=sys.stderr if args.diff else sys.stdout)
-        python = [s.path for s in sources if s.path.endswith((".py", ".pyi"))]
-        try:
-            ruff_output = ruff_fix(root, python, write)
-        except LintUnavailable as exc:
-            print(f"ruff fixes skipped: {exc}", file=sys.stderr)
-            continue
-        if not write and ruff_output.strip():
-            changed = True
-            if args.diff:
-                sys.stdout.write(ruff_output)
-    return EXIT_FAILED if args.check and changed else EXIT_OK
+    if (usage := _missing(args.paths)) is not None:
+        return usage
+    result = fix_tree(args.paths, write=not (args.diff or args.check))
+    if args.diff:
+        sys.stdout.write(result.diff)
+    for line in result.notes:
+        print(line, file=sys.stderr if args.diff else sys.stdout)
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
+    return EXIT_FAILED if args.check and result.changed else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

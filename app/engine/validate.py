@@ -2,8 +2,8 @@
 
 Per file: Python syntax for `.py`/`.pyi`, syntax of JSON, YAML and TOML files, and the
 secrets scan on every text file; across files, imports that resolve to nothing and
-import cycles. Pure, contents in, findings out. ruff's lint and
-security findings need the files on disk and are merged by `add_lint_findings`.
+import cycles. Pure, contents in, findings out. ruff's lint and security findings need
+the files on disk (app.engine.tree) and are merged in by `merge_lint_findings`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ import contextlib
 import gc
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from app.engine.configs import check_config_file, is_config_file
 from app.engine.files import DEFAULT_MAX_BYTES, Skipped, SourceFile
 from app.engine.findings import FileReport, Finding
 from app.engine.imports import check_imports, declared_import_names
-from app.engine.lint import lint
 from app.engine.secrets import scan_secrets
 from app.engine.syntax import parse_python
 
@@ -100,9 +98,3 @@ def merge_lint_findings(reports: list[FileReport], findings: list[Finding]) -> N
         report.findings.append(finding)
     for report in reports:
         report.findings.sort(key=lambda f: (f.line, f.column, f.rule))
-
-
-def add_lint_findings(reports: list[FileReport], root: Path) -> None:
-    """Run ruff once over the reports' Python files under `root` and merge its findings."""
-    python = [r.path for r in reports if r.path.endswith(PYTHON_SUFFIXES) and not r.skipped]
-    merge_lint_findings(reports, lint(root, python))

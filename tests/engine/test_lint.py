@@ -8,7 +8,7 @@ import pytest
 
 from app.engine.findings import FileReport, Severity
 from app.engine.lint import LintUnavailable, lint
-from app.engine.validate import add_lint_findings
+from app.engine.validate import merge_lint_findings
 
 RISKY = (
     "import os\n"
@@ -60,7 +60,7 @@ def test_files_with_syntax_errors_are_left_to_the_syntax_check(tmp_path: Path) -
     (tmp_path / "broken.py").write_text("import os\ndef f(:\n")
     syntax = Finding("broken.py", 2, 7, "syntax", Severity.ERROR, "invalid syntax")
     reports = [FileReport("broken.py", [syntax])]
-    add_lint_findings(reports, tmp_path)
+    merge_lint_findings(reports, lint(tmp_path, ["broken.py"]))
     assert reports[0].findings == [syntax]
 
 
