@@ -59,6 +59,7 @@ class _Candidate:
     rank: int  # plausibility tier: lower wins before cost is compared
     lines: tuple[str, ...]  # full lines with their endings
     note: str
+    tie: int = 0  # tie-break among equal (rank, cost): lower wins, else abstain
 
     def text(self) -> str:
         return "".join(self.lines)
@@ -134,7 +135,7 @@ def _round(source: str, error: SyntaxError) -> tuple[str, str, bool]:
     lines = _split(source)
     candidates = _candidates(lines, error)[:_MAX_CANDIDATES]
     seen: set[str] = {source}
-    parsing: list[tuple[tuple[int, int], str, str, str]] = []
+    parsing: list[tuple[tuple[int, int, int], str, str, str]] = []
     progress: list[tuple[tuple[int, int, int, int], str, str]] = []
     start = _position(error)
     for cand in candidates:
@@ -155,7 +156,7 @@ def _round(source: str, error: SyntaxError) -> tuple[str, str, bool]:
             continue
         except (ValueError, MemoryError, RecursionError, UnicodeError):
             continue
-        parsing.append(((cand.rank, cost), ast.dump(tree), new, cand.note))
+        parsing.append(((cand.rank, cost, cand.tie), ast.dump(tree), new, cand.note))
     if parsing:
         best = min(key for key, _, _, _ in parsing)
         top = [p for p in parsing if p[0] == best]
@@ -276,7 +277,11 @@ def _closer_inserts(
         elif end == 0:
             continue
         note = f"line {k}: close '{opener}' opened on line {lineno}"
-        out.append(_Candidate(0, _replace(lines, k, body[:end] + closer + body[end:]), note))
+        # Closing at the end of the opener's own line is the natural repair; a later line
+        # that happens to parse as an argument (`f(\nx = 1`) only wins on a lower cost.
+        tie = 0 if k == lineno else 1
+        new = body[:end] + closer + body[end:]
+        out.append(_Candidate(0, _replace(lines, k, new), note, tie))
         if body[:end].endswith(":") and _HEADER.match(body):
             at = len(body[: end - 1].rstrip())
             new = body[:at] + closer + body[at:]
@@ -469,15 +474,20 @@ def _dedent_candidates(lines: list[str], lineno: int, snap: bool) -> list[_Candi
             note = f"line {previous}: re-indent to column {len(old.expandtabs(8)) + 1}"
             new_prev = old + prev_body[len(prev_indent) :]
             out.append(_Candidate(0, _replace(lines, previous, new_prev), note))
+    # An indent that matches no level: at equal cost, the previous line's level is the
+    # strongest evidence (the line was meant to continue that block).
+    previous = next((k for k in range(lineno - 1, 0, -1) if _body(lines, k).strip()), 0)
+    prev_level = _indent_of(_body(lines, previous)) if snap and previous else None
     for level in dict.fromkeys(level for level, _ in levels):
         if level == old or (not snap and len(level) >= len(old)):
             continue
         verb = "re-indent" if snap else "dedent"
         note = f"line {lineno}: {verb} to column {len(level.expandtabs(8)) + 1}"
         new = level + body[len(old) :]
-        out.append(_Candidate(0, _replace(lines, lineno, new), note))
+        tie = 0 if level == prev_level else 1
+        out.append(_Candidate(0, _replace(lines, lineno, new), note, tie))
         run = _shifted_run(lines, lineno, old, level, same_only=snap)
-        out.append(_Candidate(0, run, note + " with the lines of its block"))
+        out.append(_Candidate(0, run, note + " with the lines of its block", tie))
     return out
 
 

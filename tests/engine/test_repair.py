@@ -148,8 +148,9 @@ def test_two_space_style_kept() -> None:
 
 
 def test_ambiguous_abstains() -> None:
-    # "b" could go back to column 1 or on to column 5: both cost 2 and mean different things.
-    result = repair_syntax("if x:\n    a\n  b\n")
+    # "b" could go back to column 1 or on to column 5: both cost 2, mean different things,
+    # and neither is the previous line's level (column 9).
+    result = repair_syntax("if x:\n    if y:\n        a\n  b\n")
     assert result.text is None
     assert result.abstained == "two different repairs are equally good"
 
@@ -254,3 +255,18 @@ def test_sample_parses() -> None:
 def test_no_annotation_colon_is_invented_inside_brackets() -> None:
     result = repair_syntax("def f(x y):\n    pass\n")
     assert result.text is None
+
+
+def test_unindent_prefers_previous_line_level_on_a_tie() -> None:
+    # Column 3 matches no level; columns 1 and 5 both cost 2: line 2's level wins.
+    _assert_repaired("if x:\n    a\n  b\n", "if x:\n    a\n    b\n")
+    bad = "def f():\n    if x:\n        a\n      b\n    c\n"
+    _assert_repaired(bad, "def f():\n    if x:\n        a\n        b\n    c\n")
+
+
+def test_unclosed_bracket_closes_on_its_own_line_on_a_tie() -> None:
+    # `f(\nx = 1)` would parse too (a keyword argument), at the same cost.
+    bad = "def g():\n    y = f(\n    x = h(y)\n"
+    _assert_repaired(bad, "def g():\n    y = f()\n    x = h(y)\n")
+    bad = "def g():\n    return f(a\n\n@d\ndef h():\n    pass\n"
+    _assert_repaired(bad, "def g():\n    return f(a)\n\n@d\ndef h():\n    pass\n")
