@@ -173,3 +173,13 @@ async def test_a_late_repositories_event_does_not_undo_an_uninstall(bot, webhook
     await bot.wait_finished([(await bot.post("installation_repositories", added))[2]])
     recorded = await InstallationStore(bot.app[SERVICE].db).get(created["installation"]["id"])
     assert recorded["status"] == "deleted" and recorded["repositories"] == []
+
+
+async def test_metrics_show_the_installations_rate_limit(bot, fake_github) -> None:
+    _, _, delivery_id = await bot.post("deckhand_test", repo_payload("comment"))
+    await bot.wait_finished([delivery_id])
+    async with bot.session.get(bot.url + "/metrics") as response:
+        text = await response.text()
+    remaining = fake_github.rate_limit_for(INSTALLATION).remaining
+    line = f'deckhand_github_rate_limit_remaining{{installation="{INSTALLATION}"}} {remaining}.0'
+    assert line in text.splitlines()

@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 
 import yaml
 
-from app.engine.findings import Finding, Severity, clamp_position
+from app.engine.findings import Finding, clamp_position
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
@@ -167,13 +167,4 @@ def _end_of(source: str) -> tuple[int, int]:
 def _finding(path: str, source: str, rule: str, message: str, line: int, column: int) -> Finding:
     """A one-character finding, moved onto a real line and a column up to its end."""
     line, column = clamp_position(_lines(source), line, column)
-    return Finding(
-        path=path,
-        line=line,
-        column=column,
-        rule=rule,
-        severity=Severity.ERROR,
-        message=message,
-        end_line=line,
-        end_column=column + 1,
-    )
+    return Finding.error(path, rule, message, line, column)

@@ -53,6 +53,20 @@ class Finding:
     fix: Fix | None = None
     source: str = "deckhand"  # the tool that found it: deckhand, ruff
 
+    @classmethod
+    def error(
+        cls,
+        path: str,
+        rule: str,
+        message: str,
+        line: int,
+        column: int,
+        end: tuple[int, int] | None = None,
+    ) -> Finding:
+        """An error finding; without `end` it covers one character."""
+        end_line, end_column = end or (line, column + 1)
+        return cls(path, line, column, rule, Severity.ERROR, message, end_line, end_column)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["severity"] = self.severity.value

@@ -24,7 +24,7 @@ import re
 import tempfile
 from typing import cast
 
-from app.engine.findings import Finding, Severity, clamp_position
+from app.engine.findings import Finding, clamp_position
 
 _PSEUDO_FILENAME = "<deckhand-syntax-check>"
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -189,16 +189,6 @@ def _finding(
             end_line = None
     else:
         end_line = None
-    if end_line is None or end_column is None:
-        # One character; at the end of a line that character is the line break.
-        end_line, end_column = line, column + 1
-    return Finding(
-        path=path,
-        line=line,
-        column=column,
-        rule=rule,
-        severity=Severity.ERROR,
-        message=message,
-        end_line=end_line,
-        end_column=end_column,
-    )
+    # Without an end: one character; at the end of a line that character is the line break.
+    end = (end_line, end_column) if end_line is not None and end_column is not None else None
+    return Finding.error(path, rule, message, line, column, end)

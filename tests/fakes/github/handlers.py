@@ -105,24 +105,23 @@ class Context:
             if repo.private:
                 raise self.not_found()
             if level != "read":  # anyone may read a public repository
-                raise GitHubError(
-                    403,
-                    NOT_ACCESSIBLE_MESSAGE,
-                    documentation_url=self.op.documentation_url,
-                    headers={"x-accepted-github-permissions": accepted},
-                )
+                raise self.not_accessible(accepted)
             return repo
         granted = any(
             LEVELS.get(token.permissions.get(p, ""), 0) >= LEVELS[level] for p in alternatives
         )
         if not granted:
-            raise GitHubError(
-                403,
-                NOT_ACCESSIBLE_MESSAGE,
-                documentation_url=self.op.documentation_url,
-                headers={"x-accepted-github-permissions": accepted},
-            )
+            raise self.not_accessible(accepted)
         return repo
+
+    def not_accessible(self, accepted: str) -> GitHubError:
+        """GitHub's 403 for a token that lacks the permission, naming the ones accepted."""
+        return GitHubError(
+            403,
+            NOT_ACCESSIBLE_MESSAGE,
+            documentation_url=self.op.documentation_url,
+            headers={"x-accepted-github-permissions": accepted},
+        )
 
     def issue_repo(self, issue_number: int, level: str) -> Repository:
         """Repository for an issue endpoint: issues, or pull_requests for a PR."""
