@@ -53,6 +53,7 @@ def main() -> int:
         return 0
     rows: dict[str, list[tuple[str, float]]] = defaultdict(list)
     headline: list[str] = []
+    headline_ms: list[float] = []
     seen = 0
     with path.open(encoding="utf-8") as handle:
         for raw in handle:
@@ -78,6 +79,7 @@ def main() -> int:
             rows[pair["category"]].append((outcome, elapsed))
             if pair["category"] in HEADLINE and pair.get("changed_lines", 99) <= 2:
                 headline.append(outcome)
+                headline_ms.append(elapsed)
     header = f"{'category':30} {'n':>5} {'exact':>6} {'differ':>6} {'abstain':>7} "
     print(header + f"{'unparse':>7} {'med ms':>7} {'p95 ms':>7}")
     everything: list[tuple[str, float]] = []
@@ -92,7 +94,8 @@ def main() -> int:
             f"headline (missing-colon, brackets, indentation; changed_lines <= 2): "
             f"{exact}/{len(headline)} exact ({100 * exact / len(headline):.1f}%), "
             f"{headline.count('different')} different, {headline.count('abstained')} abstained, "
-            f"{headline.count('unparsable')} unparsable"
+            f"{headline.count('unparsable')} unparsable, "
+            f"median {statistics.median(headline_ms):.1f} ms, p95 {_p95(headline_ms):.1f} ms"
         )
     return 0
 

@@ -8,6 +8,8 @@ remembered; line endings are left as they are (checks and fixes keep CRLF).
 from __future__ import annotations
 
 import codecs
+import operator
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +17,11 @@ DEFAULT_MAX_BYTES = 1024 * 1024
 SKIP_DIRS = frozenset(
     {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox"}
     | {".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", "build", "dist"}
+    | {".deckhand_cache"}
 )
 SNIFF_BYTES = 8192
+CACHEDIR_TAG = "CACHEDIR.TAG"  # a folder holding one is a cache: never checked
+CACHEDIR_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
 
 
 @dataclass(frozen=True)
@@ -49,20 +54,41 @@ def decode(path: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Source
     return SourceFile(path, text, bom=bom, crlf="\r\n" in text)
 
 
-def read(root: Path, file: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceFile | Skipped:
-    """Read a file under `root`; a symlink that resolves outside the tree is not followed."""
+def load(root: Path, file: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | Skipped:
+    """A file's bytes, or why it is not read (symlink out of the tree, too large,
+    unreadable); a symlink that resolves outside the tree is not followed."""
     relative = file.relative_to(root).as_posix() if file.is_relative_to(root) else file.as_posix()
-    if file.is_symlink():
-        target = file.resolve()
-        if not target.is_relative_to(root.resolve()):
+    return load_path(root, str(file), relative, max_bytes)
+
+
+def load_path(
+    root: Path, file: str, relative: str, max_bytes: int, link: bool | None = None
+) -> bytes | Skipped:
+    """`load` on a file path given as a string, with its relative path (no pathlib on
+    the way: this runs for every file of every run); `link`: whether it is a symlink,
+    if known."""
+    if os.path.islink(file) if link is None else link:
+        target, top = os.path.realpath(file), os.path.realpath(root)
+        if target != top and not target.startswith(top.rstrip(os.sep) + os.sep):
             return Skipped(relative, "symlink to a file outside the tree")
     try:
-        size = file.stat().st_size
-        if size > max_bytes:
-            return Skipped(relative, f"larger than {max_bytes} bytes ({size} bytes)")
-        return decode(relative, file.read_bytes(), max_bytes)
+        with open(file, "rb") as stream:
+            data = stream.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                size = os.fstat(stream.fileno()).st_size
+                return Skipped(relative, f"larger than {max_bytes} bytes ({size} bytes)")
+        return data
     except OSError as exc:
         return Skipped(relative, f"unreadable: {exc.strerror or exc}")
+
+
+def read(root: Path, file: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceFile | Skipped:
+    """Read and decode a file under `root` (see `load` and `decode`)."""
+    data = load(root, file, max_bytes)
+    if isinstance(data, Skipped):
+        return data
+    relative = file.relative_to(root).as_posix() if file.is_relative_to(root) else file.as_posix()
+    return decode(relative, data, max_bytes)
 
 
 def collect(
@@ -72,21 +98,61 @@ def collect(
 
     The root, against which paths are shown and symlinks judged, is `base` (by default
     the working directory) when the given path lies inside it, else the given directory.
+    Symlinks are listed but never descended into.
     """
+    return [(root, Path(file)) for root, file in collect_names(paths, ignore_dirs, base)]
+
+
+def collect_names(
+    paths: list[Path], ignore_dirs: frozenset[str] = frozenset(), base: Path | None = None
+) -> list[tuple[Path, str]]:
+    """`collect` with each file's absolute path as a string (cheaper for large trees)."""
     base = (base or Path.cwd()).absolute()
     skip = SKIP_DIRS | ignore_dirs
-    found: list[tuple[Path, Path]] = []
+    found: list[tuple[Path, str]] = []
     for given in paths:
         absolute = given.absolute()
         inside = absolute.is_relative_to(base)
         if not given.is_dir():
-            found.append((base if inside else absolute.parent, absolute))
+            found.append((base if inside else absolute.parent, str(absolute)))
             continue
         root = base if inside else absolute
-        for file in sorted(absolute.rglob("*")):
-            parts = file.relative_to(absolute).parts
-            if any(part in skip or part.endswith(".egg-info") for part in parts[:-1]):
-                continue
-            if file.is_file() or file.is_symlink():
-                found.append((root, file))
+        found.extend((root, file) for file in _walk(str(absolute), skip))
+    return found
+
+
+_name = operator.attrgetter("name")
+
+
+def is_cache_dir_tag(path: str) -> bool:
+    """Whether this is a CACHEDIR.TAG (bford.info/cachedir): its folder holds a cache."""
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(len(CACHEDIR_SIGNATURE)) == CACHEDIR_SIGNATURE
+    except OSError:
+        return False
+
+
+def _walk(directory: str, skip: frozenset[str]) -> list[str]:
+    """Files and symlinks below `directory`, depth first in name order (the order of
+    sorted paths); skipped, unreadable and cache directories are left out."""
+    try:
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=_name)
+    except OSError:
+        return []
+    if any(e.name == CACHEDIR_TAG and is_cache_dir_tag(e.path) for e in entries):
+        return []
+    found: list[str] = []
+    for entry in entries:
+        try:
+            if entry.is_symlink():
+                found.append(entry.path)
+            elif entry.is_dir():
+                if entry.name not in skip and not entry.name.endswith(".egg-info"):
+                    found.extend(_walk(entry.path, skip))
+            elif entry.is_file():
+                found.append(entry.path)
+        except OSError:
+            continue
     return found

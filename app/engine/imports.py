@@ -8,6 +8,12 @@ repository's own modules formed by module-level imports (``imports/cycle``).
 ``requirements*.txt``, ``setup.cfg``, ``Pipfile``) and maps distribution names to
 top-level import names.
 
+In two steps, so a caller can keep the first: ``extract_imports`` turns one file into
+plain ``ImportRecord`` data (parsing is nearly all of the cost), ``resolve_imports`` /
+``ImportResolver`` resolve every file's records against the repository's module layout.
+``check_imports`` does both; with ``known_paths`` (every path of the repository, only
+the paths) it checks some files (the changed ones) against the whole repository.
+
 What it must not do: import, exec, eval or compile the checked code, or look at the
 environment it runs in (installed packages, ``sys.path``). Sources are only parsed with
 ``ast.parse``; dependency files only with ``tomllib``/``configparser``/text parsing.
@@ -17,15 +23,13 @@ Files that do not parse are skipped silently (the syntax check reports them).
 from __future__ import annotations
 
 import ast
-import configparser
 import posixpath
 import re
 import sys
-import tomllib
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.engine.findings import Finding, Severity
 
@@ -184,6 +188,8 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _pyproject(text: str, out: set[str]) -> bool:
+    import tomllib  # here: its import costs more than a warm run's whole import check
+
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, ValueError):
@@ -234,6 +240,8 @@ def _pyproject(text: str, out: set[str]) -> bool:
 
 
 def _setup_cfg(text: str, out: set[str]) -> bool:
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text)
@@ -256,6 +264,8 @@ def _setup_cfg(text: str, out: set[str]) -> bool:
 
 
 def _pipfile(text: str, out: set[str]) -> bool:
+    import tomllib
+
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, ValueError):
@@ -519,6 +529,100 @@ def _module_span(lines: _Lines, node: ast.ImportFrom) -> Span:
 
 
 # --------------------------------------------------------------------------------------
+# Per file: the imports of one module, with their positions (no syntax tree kept)
+# --------------------------------------------------------------------------------------
+
+
+class ImportRecord(NamedTuple):
+    """One import statement as the whole-tree resolution needs it.
+
+    Plain data (strings, ints, bools, 4-int spans), so it can be cached as JSON and
+    handed between processes; ``extract_imports`` makes them, ``resolve_imports`` reads
+    them. ``module_span`` is the module part of ``from <module> import ...`` (``None``
+    for ``import``); ``alias_spans`` has the span of each imported name.
+    """
+
+    is_from: bool
+    level: int
+    module: str | None
+    names: tuple[str, ...]
+    guarded: bool  # try/except ImportError or TYPE_CHECKING: may be unresolved
+    runs_on_import: bool  # module level (incl. class bodies), not TYPE_CHECKING/__main__
+    module_span: Span | None
+    alias_spans: tuple[Span, ...]
+
+
+def extract_imports(text: str, tree: ast.Module | None = None) -> list[ImportRecord] | None:
+    """The imports of one Python file, in source order; ``None`` if it does not parse.
+
+    ``tree``: the file's already parsed module (parsing is nearly all of the cost).
+    """
+    if tree is None:
+        if "import" not in text:
+            return []
+        try:
+            tree = ast.parse(text, filename="<deckhand-imports>")
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            return None
+    lines = _Lines(text)
+    records = []
+    for imp in _collect(tree):
+        node = imp.node
+        is_from = isinstance(node, ast.ImportFrom)
+        records.append(
+            ImportRecord(
+                is_from=is_from,
+                level=node.level if isinstance(node, ast.ImportFrom) else 0,
+                module=node.module if isinstance(node, ast.ImportFrom) else None,
+                names=tuple(alias.name for alias in node.names),
+                guarded=imp.guarded,
+                runs_on_import=imp.runs_on_import,
+                module_span=_module_span(lines, node) if isinstance(node, ast.ImportFrom) else None,
+                alias_spans=tuple(_alias_span(lines, alias) for alias in node.names),
+            )
+        )
+    return records
+
+
+def record_to_json(record: ImportRecord) -> list[Any]:
+    """A compact JSON form: the fields, with every span in one flat list of ints."""
+    flat: list[int] = list(record.module_span) if record.module_span is not None else []
+    for span in record.alias_spans:
+        flat += span
+    return [record.is_from, record.level, record.module, record.names, record.guarded,
+            record.runs_on_import, flat]  # fmt: skip
+
+
+def record_from_json(data: Any) -> ImportRecord:
+    """The record :func:`record_to_json` made; TypeError or ValueError if malformed."""
+    is_from, level, module, names, guarded, runs, flat = data
+    if (
+        type(is_from) is not bool
+        or type(level) is not int
+        or (module is not None and type(module) is not str)
+        or type(names) is not list
+        or not set(map(type, names)) <= {str}
+        or type(guarded) is not bool
+        or type(runs) is not bool
+        or type(flat) is not list
+        or not set(map(type, flat)) <= {int}
+        or len(flat) != 4 * (len(names) + is_from)
+    ):
+        raise ValueError("not an import record")
+    spans: list[Span] = list(zip(*[iter(flat)] * 4, strict=True))
+    return ImportRecord(
+        is_from,
+        level,
+        module,
+        tuple(names),
+        guarded,
+        runs,
+        spans[0] if is_from else None,
+        tuple(spans[1:] if is_from else spans),
+    )
+
+
+# --------------------------------------------------------------------------------------
 # The checks
 # --------------------------------------------------------------------------------------
 
@@ -535,7 +639,7 @@ def _relative_base(layout: _Layout, path: str, level: int) -> list[str] | None:
     return base
 
 
-def _relative_module(layout: _Layout, path: str, node: ast.ImportFrom) -> str | None:
+def _relative_module(layout: _Layout, path: str, record: ImportRecord) -> str | None:
     """Dotted module name a relative import refers to, for the cycle graph."""
     module = layout.module_of(path)
     if module is None:
@@ -543,12 +647,12 @@ def _relative_module(layout: _Layout, path: str, node: ast.ImportFrom) -> str | 
     parts = module.split(".")
     if not path.rsplit(".", 1)[0].endswith("__init__"):
         parts = parts[:-1]
-    up = node.level - 1
+    up = record.level - 1
     if not parts or up >= len(parts):
         return None
     parts = parts[: len(parts) - up]
-    if node.module:
-        parts = parts + node.module.split(".")
+    if record.module:
+        parts = parts + record.module.split(".")
     return ".".join(parts) if parts else None
 
 
@@ -564,12 +668,13 @@ def _target(layout: _Layout, module: str) -> str | None:
 
 
 def check_imports(
-    files: dict[str, str],
+    files: Mapping[str, str],
     declared: set[str] | None = None,
     *,
     trees: Mapping[str, ast.Module] | None = None,
+    known_paths: Iterable[str] | None = None,
 ) -> list[Finding]:
-    """Check the imports of the repository's Python files (``files``: path -> text).
+    """Check the imports of Python files (``files``: path -> text).
 
     ``declared``: the top-level import names its declared dependencies provide (see
     :func:`declared_import_names`); ``None`` when unknown, and then third-party imports
@@ -578,73 +683,163 @@ def check_imports(
     ``trees``: optional already parsed modules by path (e.g. from the syntax check), so a
     file is not parsed twice; parsing is nearly all of the cost.
 
+    ``known_paths``: every file path of the repository (only the paths, e.g. a checkout's
+    listing), when ``files`` holds only some of its files (the changed ones): imports
+    resolve against all of them, findings are reported only for ``files``. Cycles can
+    only be found through the import edges of ``files`` (the others' contents are not
+    known). Without it, ``files`` is the whole repository.
+
     Rule ids: ``imports/unresolved`` (error), ``imports/cycle`` (warning).
     """
-    python = {path: text for path, text in files.items() if _is_python(path)}
-    layout = _Layout(python)
-    declared_norm = {normalize(name) for name in declared} if declared is not None else None
-    findings: list[Finding] = []
-    # module -> target module -> (path, span) of the first import making that edge
-    edges: dict[str, dict[str, tuple[str, Span]]] = {}
-
-    for path in sorted(python):
+    imports: dict[str, list[ImportRecord]] = {}
+    for path, text in files.items():
+        if not _is_python(path):
+            continue
         tree = trees.get(path) if trees is not None else None
-        if tree is None:
-            if "import" not in python[path]:
-                continue
-            try:
-                tree = ast.parse(python[path], filename="<deckhand-imports>")
-            except (SyntaxError, ValueError, MemoryError, RecursionError):
-                continue
-        lines = _Lines(python[path])
-        # Stub files never run: their imports make no cycle.
-        module = layout.module_of(path) if path.endswith(".py") else None
-        directory = path.split("/")[:-1]
-        for imp in _collect(tree):
-            node = imp.node
-            if not imp.guarded:
-                findings.extend(
-                    _unresolved(layout, path, directory, lines, node, declared, declared_norm)
-                )
-            if imp.runs_on_import and module is not None:
-                _add_edges(layout, path, module, lines, node, edges)
+        # A file that does not parse still counts as a module of the repository.
+        imports[path] = extract_imports(text, tree) or []
+    return resolve_imports(imports, declared, known_paths=known_paths)
 
-    findings.extend(_cycles(edges))
+
+def resolve_imports(
+    imports: Mapping[str, Sequence[ImportRecord]],
+    declared: set[str] | None = None,
+    *,
+    known_paths: Iterable[str] | None = None,
+    report: Collection[str] | None = None,
+) -> list[Finding]:
+    """The whole-tree step of :func:`check_imports`, from each file's extracted imports.
+
+    ``imports``: path -> the file's :func:`extract_imports` records; every Python path
+    in it (and in ``known_paths``) is a module of the repository. ``report``: only
+    findings in these paths are returned (all when ``None``); a cycle is reported when
+    one of its imports is in them, at the first such import.
+    """
+    python = set(imports)
+    if known_paths is not None:
+        python.update(known_paths)
+    resolver = ImportResolver(python, declared)
+    findings: list[Finding] = []
+    edges: dict[str, list[Edge]] = {}
+    for path in sorted(imports):
+        if not _is_python(path):
+            continue
+        if report is None or path in report:
+            findings.extend(resolver.unresolved(path, imports[path]))
+        edges[path] = resolver.edges(path, imports[path])
+    findings.extend(resolver.cycles(edges, report))
     return findings
+
+
+Edge = tuple[str, Span]  # an imported module of the repository, and where
+
+
+class ImportResolver:
+    """:func:`resolve_imports` in parts: what one file's imports resolve to depends only
+    on its records, the repository's Python paths and the declared dependencies, so a
+    caller may keep each file's unresolved findings and edges while those stay the same,
+    and redo only the cycles (from every file's edges)."""
+
+    def __init__(self, python_paths: Iterable[str], declared: set[str] | None) -> None:
+        self.layout = _Layout(path for path in python_paths if _is_python(path))
+        self.declared = declared
+        self.declared_norm = (
+            {normalize(name) for name in declared} if declared is not None else None
+        )
+
+    def unresolved(self, path: str, records: Sequence[ImportRecord]) -> list[Finding]:
+        """The imports of the file at ``path`` that resolve to nothing."""
+        directory = path.split("/")[:-1]
+        findings: list[Finding] = []
+        for record in records:
+            if not record.guarded:
+                findings.extend(
+                    _unresolved(
+                        self.layout, path, directory, record, self.declared, self.declared_norm
+                    )
+                )
+        return findings
+
+    def edges(self, path: str, records: Sequence[ImportRecord]) -> list[Edge]:
+        """The repository's modules the file imports when it is imported, each once, at
+        its first import (stubs never run: none)."""
+        module = self.layout.module_of(path) if path.endswith(".py") else None
+        if module is None:
+            return []
+        out: dict[str, Span] = {}
+        for record in records:
+            if record.runs_on_import:
+                _add_edges(self.layout, path, module, record, out)
+        return list(out.items())
+
+    def cycles(
+        self, edges: Mapping[str, Sequence[Edge]], report: Collection[str] | None = None
+    ) -> list[Finding]:
+        """Import cycles from every file's :meth:`edges` (by path)."""
+        graph: dict[str, dict[str, tuple[str, Span]]] = {}
+        for path in sorted(edges):
+            module = self.layout.module_of(path) if path.endswith(".py") else None
+            if module is None:
+                continue
+            out = graph.setdefault(module, {})
+            for target, span in edges[path]:
+                if target not in out:
+                    out[target] = (path, span)
+        return _cycles(graph, report)
+
+
+def edges_to_json(edges: Sequence[Edge]) -> list[Any]:
+    """A compact JSON form of :meth:`ImportResolver.edges`: targets, then flat spans."""
+    flat: list[int] = []
+    for _, span in edges:
+        flat += span
+    return [[target for target, _ in edges], flat]
+
+
+def edges_from_json(data: Any) -> list[Edge]:
+    """What :func:`edges_to_json` made; TypeError or ValueError if malformed."""
+    targets, flat = data
+    if (
+        type(targets) is not list
+        or type(flat) is not list
+        or not set(map(type, targets)) <= {str}
+        or not set(map(type, flat)) <= {int}
+        or len(flat) != 4 * len(targets)
+    ):
+        raise ValueError("not import edges")
+    spans: list[Span] = list(zip(*[iter(flat)] * 4, strict=True))
+    return list(zip(targets, spans, strict=True))
 
 
 def _unresolved(
     layout: _Layout,
     path: str,
     directory: list[str],
-    lines: _Lines,
-    node: ast.Import | ast.ImportFrom,
+    record: ImportRecord,
     declared: set[str] | None,
     declared_norm: set[str] | None,
 ) -> Iterator[Finding]:
-    if isinstance(node, ast.ImportFrom) and node.level:
-        base = _relative_base(layout, path, node.level)
-        parts = (base or []) + (node.module.split(".") if node.module else [])
+    if record.is_from and record.level:
+        base = _relative_base(layout, path, record.level)
+        parts = (base or []) + (record.module.split(".") if record.module else [])
         if base is not None and layout.exists(parts):
             return
-        dots = "." * node.level + (node.module or "")
+        dots = "." * record.level + (record.module or "")
         reason = (
             "goes beyond the top-level package"
             if base is None
             else f"no module or package {'/'.join(parts)!r} in the repository"
         )
+        assert record.module_span is not None
         yield _finding(
             path,
-            _module_span(lines, node),
+            record.module_span,
             RULE_UNRESOLVED,
             Severity.ERROR,
             f"Relative import {dots!r} cannot be resolved: {reason}.",
         )
         return
-    if isinstance(node, ast.ImportFrom):
-        names = [node.module or ""]
-    else:
-        names = [alias.name for alias in node.names]
+    names = [record.module or ""] if record.is_from else list(record.names)
     for index, name in enumerate(names):
         top = name.split(".", 1)[0]
         if (
@@ -657,11 +852,8 @@ def _unresolved(
             or (declared_norm is not None and normalize(top) in declared_norm)
         ):
             continue
-        span = (
-            _module_span(lines, node)
-            if isinstance(node, ast.ImportFrom)
-            else _alias_span(lines, node.names[index])
-        )
+        span = record.module_span if record.is_from else record.alias_spans[index]
+        assert span is not None
         yield _finding(
             path,
             span,
@@ -673,36 +865,29 @@ def _unresolved(
 
 
 def _add_edges(
-    layout: _Layout,
-    path: str,
-    module: str,
-    lines: _Lines,
-    node: ast.Import | ast.ImportFrom,
-    edges: dict[str, dict[str, tuple[str, Span]]],
+    layout: _Layout, path: str, module: str, record: ImportRecord, out: dict[str, Span]
 ) -> None:
-    targets: list[tuple[str | None, ast.alias | None]] = []
-    if isinstance(node, ast.Import):
-        targets = [(_target(layout, alias.name), alias) for alias in node.names]
+    targets: list[tuple[str | None, Span | None]] = []
+    if not record.is_from:
+        targets = [
+            (_target(layout, name), span)
+            for name, span in zip(record.names, record.alias_spans, strict=True)
+        ]
     else:
-        base = _relative_module(layout, path, node) if node.level else (node.module or None)
+        base = _relative_module(layout, path, record) if record.level else (record.module or None)
         if base is None:
             return
-        for name in node.names:
-            sub = f"{base}.{name.name}"
-            if name.name != "*" and sub in layout.modules:
-                targets.append((sub, name))
+        for name, span in zip(record.names, record.alias_spans, strict=True):
+            sub = f"{base}.{name}"
+            if name != "*" and sub in layout.modules:
+                targets.append((sub, span))
             else:
-                targets.append((_target(layout, base), None))
-    out = edges.setdefault(module, {})
-    for target, alias in targets:
+                targets.append((_target(layout, base), record.module_span))
+    for target, target_span in targets:
         if target is None or target == module or target in out:
             continue
-        if alias is not None:
-            span = _alias_span(lines, alias)
-        else:
-            assert isinstance(node, ast.ImportFrom)
-            span = _module_span(lines, node)
-        out[target] = (path, span)
+        assert target_span is not None
+        out[target] = target_span
 
 
 def _sccs(graph: dict[str, list[str]]) -> list[list[str]]:
@@ -753,41 +938,79 @@ def _sccs(graph: dict[str, list[str]]) -> list[list[str]]:
     return result
 
 
-def _cycles(edges: dict[str, dict[str, tuple[str, Span]]]) -> list[Finding]:
+def _cycles(
+    edges: dict[str, dict[str, tuple[str, Span]]], report: Collection[str] | None = None
+) -> list[Finding]:
     graph = {source: sorted(targets) for source, targets in edges.items()}
     findings: list[Finding] = []
     for component in _sccs(graph):
         if len(component) < 2:
             continue
         members = set(component)
-        start = min(members)
-        # Shortest cycle through `start` inside the component (BFS, sorted successors).
-        previous: dict[str, str] = {}
-        queue = deque([start])
-        closing: str | None = None
-        while queue and closing is None:
-            current = queue.popleft()
-            for succ in graph.get(current, []):
-                if succ == start:
-                    closing = current
-                    break
-                if succ in members and succ not in previous:
-                    previous[succ] = current
-                    queue.append(succ)
-        if closing is None:  # pragma: no cover - every SCC member lies on a cycle
+        found = _reported_cycle(graph, edges, members, report)
+        if found is None:
             continue
-        chain = [closing]
-        while chain[-1] != start:
-            chain.append(previous[chain[-1]])
-        chain.reverse()
-        cycle = [*chain, start]
-        path, span = edges[cycle[0]][cycle[1]]
+        cycle, index = found
+        path, span = edges[cycle[index]][cycle[index + 1]]
         message = f"Import cycle: {' → '.join(cycle)}."
         if len(members) > len(cycle) - 1:
             message += f" ({len(members)} modules import each other in a cycle group.)"
         findings.append(_finding(path, span, RULE_CYCLE, Severity.WARNING, message))
     findings.sort(key=lambda f: (f.path, f.line, f.column))
     return findings
+
+
+def _reported_cycle(
+    graph: dict[str, list[str]],
+    edges: dict[str, dict[str, tuple[str, Span]]],
+    members: set[str],
+    report: Collection[str] | None,
+) -> tuple[list[str], int] | None:
+    """The cycle to report for a cycle group, and the index of the import to show.
+
+    The shortest cycle through the group's first module, at its first import; when only
+    some paths are reported, the first of those cycles (through the first module, then
+    through each module importing from a reported path) having an import in them.
+    """
+    start = min(members)
+    if report is None:
+        cycle = _shortest_cycle(graph, members, start)
+        return None if cycle is None else (cycle, 0)
+    reporting = sorted(
+        module
+        for module in members
+        if any(path in report for target, (path, _) in edges[module].items() if target in members)
+    )
+    for candidate in [start, *reporting]:
+        cycle = _shortest_cycle(graph, members, candidate) or []
+        for index in range(len(cycle) - 1):
+            if edges[cycle[index]][cycle[index + 1]][0] in report:
+                return cycle, index
+    return None
+
+
+def _shortest_cycle(graph: dict[str, list[str]], members: set[str], start: str) -> list[str] | None:
+    """Shortest cycle through ``start`` inside its group (BFS, sorted successors), with
+    ``start`` at both ends."""
+    previous: dict[str, str] = {}
+    queue = deque([start])
+    closing: str | None = None
+    while queue and closing is None:
+        current = queue.popleft()
+        for succ in graph.get(current, []):
+            if succ == start:
+                closing = current
+                break
+            if succ in members and succ not in previous:
+                previous[succ] = current
+                queue.append(succ)
+    if closing is None:  # pragma: no cover - every SCC member lies on a cycle
+        return None
+    chain = [closing]
+    while chain[-1] != start:
+        chain.append(previous[chain[-1]])
+    chain.reverse()
+    return [*chain, start]
 
 
 def _finding(path: str, span: Span, rule: str, severity: Severity, message: str) -> Finding:

@@ -102,9 +102,11 @@ _PRIVATE_KEY = _Kind("secrets/private-key", "private key block", Severity.ERROR,
 _GENERIC_RULE = "secrets/high-entropy"
 
 # SHA-256 of tokens printed in vendors' documentation and API descriptions (GitHub's
-# OpenAPI examples), kept as hashes so this file holds no token-shaped literal.
+# OpenAPI examples; jwt.io's sample token, signed with "your-256-bit-secret"), kept as
+# hashes so this file holds no token-shaped literal.
 _DOCUMENTED_EXAMPLES = frozenset(
     {
+        "7f75367e7881255134e1375e723d1dea8ad5f6a4fdb79d938df1f1754a830606",
         "3543c50b0cb9cea8e55eb1f529b79f043cb250d485fde7b66cabbb5183add7da",
         "bc3ae723f57c6b9e3fd80b699fcc420f6074b0b1718039669d22631d508ac0a7",
         "82e74299544e00738f9c0acb69b1eb348b3e20ffcfabcb34779bd37590fead6c",
@@ -113,10 +115,18 @@ _DOCUMENTED_EXAMPLES = frozenset(
 )
 _MIN_JWT_SIGNATURE = 32  # base64url characters; HS256 already gives 43
 
+
+def _words_re(*words: str) -> re.Pattern[str]:
+    """Any of `words` written in one case (lower, UPPER or Title): a person's placeholder,
+    not the mixed-case run that random characters spell now and then."""
+    forms = {form for word in words for form in (word, word.upper())}
+    forms |= {word.capitalize() for word in words if len(set(word)) > 1}
+    return re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)))
+
+
 # Placeholder words inside a token body: a documented example or a template, not a leak.
-_TOKEN_PLACEHOLDER_RE = re.compile(
-    r"example|dummy|placeholder|redacted|sample|your|fake|xxxx|changeme|insert|replace",
-    re.IGNORECASE,
+_TOKEN_PLACEHOLDER_RE = _words_re(
+    *"example dummy placeholder redacted sample your fake xxxx changeme insert replace".split()
 )
 
 # --- private key blocks ------------------------------------------------------------------
@@ -138,7 +148,7 @@ _ASSIGN_RE = re.compile(
     \s*(?P<op>:=|=>|=(?![=>~])|:(?![:=/]))\s*
     (?P<value>
         (?P<prefix>[rRbBuUfF]{0,2})(?P<quote>["'`])(?P<qtext>(?:[^"'`\\]|\\.)*?)(?P=quote)
-      | (?P<bare>(?:(?:Bearer|Basic|Token|token)\s+)?[^\s'"`,;#)}\]]+)
+      | (?P<bare>(?:(?:Bearer|Basic|Token|token)\s+)?(?:[^\s'"`,;#)}\]]|(?<=\S)\#)+)
     )
     """,
     re.VERBOSE,
@@ -268,13 +278,18 @@ _CODE_SUFFIXES = (
     ".vue",
     ".svelte",
 )
-_PLACEHOLDER_RE = re.compile(
-    r"changeme|change_me|change-me|example|dummy|fake|test|sample|placeholder|redacted|your"
-    r"|xxx|\*\*\*|todo|fixme|replace|insert|password|mock|notreal|not_real|not-real"
-    r"|abcdef|123456|012345|qwerty|lorem",
-    re.IGNORECASE,
+_PLACEHOLDER_RE = _words_re(
+    *"changeme ChangeMe change_me change-me example dummy fake test sample placeholder".split(),
+    *"redacted NotReal".split(),
+    *"your xxxx *** todo fixme replace insert password mock notreal not_real not-real".split(),
+    *"abcdef 123456 012345 qwerty lorem".split(),
 )
-_TEMPLATE_RE = re.compile(r"\$\{|\{\{|\}\}|\$\(|%\(|%s|\{\d*\}|<[^>]*>|^\$|^%|^@|^&|^\*")
+_TEMPLATE_RE = re.compile(r"\$\{|\{\{|\}\}|\$\(|%\(|%\{|%s(?![A-Za-z0-9])|\{\d*\}|<[^>]*>")
+# A whole value that names something else: $VAR, %VAR%, @ref or @Vault(...), a YAML
+# anchor or alias (&name, *name). A generated password may start with these characters.
+_REFERENCE_RE = re.compile(
+    r"\$\{?[A-Za-z_]\w*\}?|%[A-Za-z_]\w*%|@[A-Za-z_][\w.:-]*(?:\(.*\))?|[&*][A-Za-z_][\w-]*"
+)
 _UUID_RE = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
@@ -284,7 +299,9 @@ _IDENTIFIER_RE = re.compile(
     r"[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_]\w*)*|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+"
 )
 _SNAKE_OR_CONST_RE = re.compile(r"[a-z][a-z0-9]*(?:[_.-][a-z0-9]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
-_PATH_RE = re.compile(r"(?:^(?:/|\./|\.\./|~/|[A-Za-z]:\\|\\\\))|(?:/[\w.-]*\.[A-Za-z0-9]{1,5}$)")
+_PATH_RE = re.compile(
+    r"(?:^(?:/(?![^+=]*[+=])|\./|\.\./|~/|[A-Za-z]:\\|\\\\))|(?:/[\w.-]*\.[A-Za-z0-9]{1,5}$)"
+)
 _AUTH_SCHEME_RE = re.compile(r"(?:Bearer|Basic|Token|token)\s+")
 
 # Shannon entropy a value must reach, by length, interpolated between these points. They
@@ -292,6 +309,9 @@ _AUTH_SCHEME_RE = re.compile(r"(?:Bearer|Basic|Token|token)\s+")
 # real keys pass and words, identifiers and slugs mostly do not.
 _BASE64_THRESHOLDS = ((16, 3.3), (20, 3.6), (24, 3.8), (32, 4.1), (40, 4.3), (64, 4.5))
 _HEX_THRESHOLDS = ((16, 2.7), (20, 2.9), (24, 3.0), (32, 3.2), (40, 3.3), (64, 3.5))
+# Letters-only values count as random (not a name) below both of these.
+_MAX_RANDOM_CHUNK = 3.2  # mean letters per case chunk ("gPJzcFYC": g, P, Jzc, FYC)
+_MAX_VOWELS = 0.35  # share of vowels (random letters: 10 of 52; English words: about 0.4)
 
 
 # --- public API ---------------------------------------------------------------------------
@@ -535,7 +555,11 @@ def _scan_assignments(
 def _looks_like_placeholder(value: str) -> bool:
     if len(set(value)) <= 3:
         return True
-    return bool(_PLACEHOLDER_RE.search(value) or _TEMPLATE_RE.search(value))
+    return bool(
+        _PLACEHOLDER_RE.search(value)
+        or _TEMPLATE_RE.search(value)
+        or _REFERENCE_RE.fullmatch(value)
+    )
 
 
 def _high_entropy_literal(value: str) -> bool:
@@ -548,7 +572,10 @@ def _high_entropy_literal(value: str) -> bool:
         return False
     if _UUID_RE.search(value) or _PATH_RE.search(value) or value.isdigit():
         return False
-    if _IDENTIFIER_RE.fullmatch(value) or _SNAKE_OR_CONST_RE.fullmatch(value):
+    random_letters = _random_letters(value)
+    if not random_letters and (
+        _IDENTIFIER_RE.fullmatch(value) or _SNAKE_OR_CONST_RE.fullmatch(value)
+    ):
         return False  # a reference to a variable, setting or environment variable name
     if _HEX_RE.fullmatch(value):
         return _entropy(value) >= _threshold(_HEX_THRESHOLDS, length)
@@ -556,9 +583,20 @@ def _high_entropy_literal(value: str) -> bool:
         return False
     has_letter = any(c.isalpha() for c in value)
     has_other = any(c.isdigit() or not c.isalnum() for c in value)
-    if not (has_letter and has_other):
+    if not (has_letter and (has_other or random_letters)):
         return False
     return _entropy(value) >= _threshold(_BASE64_THRESHOLDS, length)
+
+
+def _random_letters(value: str) -> bool:
+    """Letters only, yet no name: random mixed case splits into short chunks with few
+    vowels ("gPJzcFYCxcUgmBnxj"), where a CamelCase name ("UserAttributeSimilarity")
+    splits into words (3.25 letters or more on average in Django's source)."""
+    if not (value.isascii() and value.isalpha()) or value.islower() or value.isupper():
+        return False
+    chunks = _WORD_SPLIT_RE.findall(value)
+    vowels = sum(c in "aeiouAEIOU" for c in value)
+    return len(value) / len(chunks) < _MAX_RANDOM_CHUNK and vowels / len(value) < _MAX_VOWELS
 
 
 def _entropy(value: str) -> float:

@@ -63,3 +63,61 @@ def test_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     result = run(tmp_path / "nope")
     assert result.returncode == 2
     assert "no such file or directory" in result.stderr
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_since_checks_only_what_changed(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    (tmp_path / "old.py").write_text("def f(x)\n    return x\n")  # broken, but committed
+    (tmp_path / "lib.py").write_text("X = 1\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "one")
+    (tmp_path / "lib.py").write_text("X = 2\n")
+    (tmp_path / "new.py").write_text("from lib import X\n\nprint(X)\n")
+    result = run(".", "--since", "HEAD", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["summary"]["files"] == 2 and body["findings"] == []
+    assert run(".", cwd=tmp_path).returncode == 1  # old.py's syntax error, without --since
+
+
+def test_since_outside_a_repository_or_with_an_unknown_revision_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    outside = run(tmp_path, "--since", "HEAD")
+    assert outside.returncode == 2
+    assert "needs a git repository" in outside.stderr and "Traceback" not in outside.stderr
+    git(tmp_path, "init", "-q")
+    unknown = run(tmp_path, "--since", "no-such-branch")
+    assert unknown.returncode == 2
+    assert "unknown revision 'no-such-branch'" in unknown.stderr
+
+
+def test_the_cache_directory_options(tmp_path: Path) -> None:
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    assert run(tmp_path, "--no-cache").returncode == 0
+    assert not (tmp_path / ".deckhand_cache").exists()
+    assert run(tmp_path, "--cache-dir", tmp_path / "elsewhere").returncode == 0
+    assert list((tmp_path / "elsewhere").glob("*.json"))
+    assert not (tmp_path / ".deckhand_cache").exists()
+    first = run(tmp_path)
+    assert list((tmp_path / ".deckhand_cache").glob("*.json"))
+    second = run(tmp_path)
+    assert second.stdout == first.stdout == "1 files checked: no findings\n"
+
+
+def test_no_progress_bar_when_stderr_is_piped(tmp_path: Path) -> None:
+    for i in range(50):
+        (tmp_path / f"m{i}.py").write_text("x = 1\n")
+    result = run(tmp_path, "--no-cache", "--jobs", "1")
+    assert result.returncode == 0 and result.stderr == ""
+    assert run(tmp_path, "--jobs", "0").returncode == 2

@@ -7,7 +7,15 @@ import time
 import pytest
 
 from app.engine.findings import Severity
-from app.engine.imports import check_imports, declared_import_names, import_names_for
+from app.engine.imports import (
+    check_imports,
+    declared_import_names,
+    extract_imports,
+    import_names_for,
+    record_from_json,
+    record_to_json,
+    resolve_imports,
+)
 
 
 def rules(findings):
@@ -318,3 +326,107 @@ def test_declared_names_feed_check_imports() -> None:
     }
     findings = check_imports(files, declared_import_names(files))
     assert [f.message.split("'")[1] for f in findings] == ["toml"]
+
+
+# --- known_paths: checking some files against the whole repository ---------------------
+
+
+def test_known_paths_resolve_imports_of_the_checked_files() -> None:
+    files = {
+        "app/main.py": (
+            "from app import util\nimport lib.helpers\nfrom . import sibling\n"
+            "from .sub.deep import thing\nimport nowhere\n"
+        )
+    }
+    known = ["app/__init__.py", "app/util.py", "app/sibling.py", "lib/helpers.py"]
+    known += ["app/sub/deep.py", "README.md", "app/main.py"]
+    findings = check_imports(files, declared=set(), known_paths=known)
+    assert [(f.path, f.line) for f in findings] == [("app/main.py", 5)]  # only `nowhere`
+    # Without them, the checked file stands alone.
+    alone = check_imports(files, declared=set())
+    assert [f.line for f in alone] == [2, 4, 5]
+
+
+def test_known_paths_only_report_on_the_checked_files() -> None:
+    files = {"a.py": "import b\n", "b.py": "import a\nimport missing\n"}
+    findings = check_imports({"a.py": files["a.py"]}, declared=set(), known_paths=files)
+    assert findings == []  # b.py is known, not checked: its imports are not looked at
+    findings = check_imports(files, declared=set(), known_paths=["c.py"])
+    assert [(f.path, f.rule) for f in findings] == [
+        ("b.py", "imports/unresolved"),
+        ("a.py", "imports/cycle"),
+    ]
+
+
+def test_known_paths_that_are_not_python_are_not_modules() -> None:
+    files = {"a.py": "import data\n"}
+    assert check_imports(files, declared=set(), known_paths=["data.json"]) != []
+    assert check_imports(files, declared=set(), known_paths=["data/x.txt"]) != []
+    assert check_imports(files, declared=set(), known_paths=["data/x.pyi"]) == []
+
+
+# --- per-file extraction and whole-tree resolution --------------------------------------
+
+
+def test_extraction_then_resolution_is_check_imports() -> None:
+    files = {
+        "pkg/__init__.py": "from pkg.a import x\n",
+        "pkg/a.py": 'x = "é"; from pkg import helpers, sub\nimport yaml, missing as m\n',
+        "pkg/sub.py": "try:\n    import optional\nexcept ImportError:\n    pass\n",
+    }
+    records = {path: extract_imports(text) for path, text in files.items()}
+    assert all(value is not None for value in records.values())
+    resolved = resolve_imports({p: r or [] for p, r in records.items()}, declared={"yaml"})
+    assert resolved == check_imports(files, declared={"yaml"})
+    assert [f.rule for f in resolved] == ["imports/unresolved", "imports/cycle"]
+
+
+def test_records_survive_json_and_malformed_ones_are_refused() -> None:
+    import json
+
+    text = "import a.b as c, d\nfrom ..x import (y,\n    z as w)\nfrom . import *\n"
+    records = extract_imports(text)
+    assert records is not None and len(records) == 3
+    again = [record_from_json(json.loads(json.dumps(record_to_json(r)))) for r in records]
+    assert again == records
+    assert records[0].alias_spans == ((1, 8, 1, 11), (1, 18, 1, 19))
+    assert records[1].module_span == (2, 6, 2, 9)
+    good = record_to_json(records[0])
+    for bad in (
+        good[:-1],
+        [*good[:6], good[6][:-1]],
+        [*good[:6], ["1", 2, 3, 4, 5, 6, 7, 8]],
+        [1, *good[1:]],
+        [good[0], True, *good[2:]],
+        [*good[:3], "a", *good[4:]],
+        [*good[:3], [1], *good[4:]],
+    ):
+        with pytest.raises((TypeError, ValueError)):
+            record_from_json(bad)
+
+
+def test_a_file_that_does_not_parse_has_no_records() -> None:
+    assert extract_imports("import x\ndef (:\n") is None
+    assert extract_imports("x = 1\n") == []
+
+
+def test_report_limits_findings_and_anchors_cycles_in_reported_files() -> None:
+    files = {
+        "a.py": "import b\nimport missing\n",
+        "b.py": "import c\n",
+        "c.py": "import a\nimport gone\n",
+    }
+    records = {path: extract_imports(text) or [] for path, text in files.items()}
+    everything = resolve_imports(records, declared=set())
+    assert [(f.path, f.rule) for f in everything] == [
+        ("a.py", "imports/unresolved"),
+        ("c.py", "imports/unresolved"),
+        ("a.py", "imports/cycle"),
+    ]
+    only_c = resolve_imports(records, declared=set(), report={"c.py"})
+    assert [(f.path, f.rule, f.line) for f in only_c] == [
+        ("c.py", "imports/unresolved", 2),
+        ("c.py", "imports/cycle", 1),
+    ]
+    assert only_c[1].message == everything[2].message  # the same cycle, shown in c.py
+    assert resolve_imports(records, declared=set(), report=set()) == []

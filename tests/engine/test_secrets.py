@@ -358,6 +358,88 @@ def test_config_placeholders_are_not_flagged(path: str, text: str) -> None:
     assert scan_secrets(path, text) == []
 
 
+# Generated passwords: the characters a password generator uses, assembled at run time.
+GENERATED = ["@", "&", "*", "%", "$", "/"]
+
+
+@pytest.mark.parametrize("first", GENERATED, ids=[f"starts-{i}" for i in range(len(GENERATED))])
+@pytest.mark.parametrize("path", ["settings.py", "config.yaml", "config.toml", "app.json"])
+def test_generated_password_starting_with_a_sigil_is_reported(first: str, path: str) -> None:
+    value = first + "qZ7!kP2+xR9=mW4^tL8"
+    if path.endswith(".py"):
+        text = f'DB_PASSWORD = "{value}"\n'
+    elif path.endswith(".json"):
+        text = f'{{"password": "{value}"}}\n'
+    else:
+        text = f"password = '{value}'\n" if path.endswith(".toml") else f"password: '{value}'\n"
+    finding = _only(scan_secrets(path, text))
+    assert finding.rule == "secrets/high-entropy"
+    assert text.split("\n")[0][finding.column - 1 : finding.end_column - 1] == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "$DB_PASSWORD",
+        "${DB_PASSWORD}",
+        "%APPDATA_SECRET_TOKEN%",
+        "&default_secret_anchor",
+        "*default_secret_alias",
+        "@Microsoft.KeyVault(SecretUri=https://vault.azure.net/secrets/db/)",
+        "/run/secrets/postgres_password_file",
+    ],
+)
+def test_references_to_a_secret_are_not_reported(value: str) -> None:
+    for path, text in [("c.yaml", f"password: {value}\n"), ("c.py", f'password = "{value}"\n')]:
+        assert scan_secrets(path, text) == [], (path, value)
+
+
+def test_a_hash_inside_an_unquoted_value_is_part_of_it_unless_after_a_space() -> None:
+    value = "Zx9Qw3Er7Ty1#Ui5Op2As8Df4"
+    for path, line in [("c.yaml", f"api_key: {value}"), ("c.ini", f"api_key = {value}")]:
+        finding = _only(scan_secrets(path, line + "  # rotated monthly\n"))
+        assert line[finding.column - 1 : finding.end_column - 1] == value
+    assert scan_secrets("c.yaml", "api_key: abc  #" + value + "\n") == []
+
+
+def test_random_value_with_a_chance_placeholder_letter_run_is_reported() -> None:
+    value = "VnHKD6XOgmK5pwg4fI49NF6sUX" + "xX" + "v3RBC3o6Mgh2Rmha"  # "XxX" by chance
+    assert _only(scan_secrets(".env", f"SECRET_KEY={value}\n")).rule == "secrets/high-entropy"
+    assert scan_secrets(".env", "SECRET_KEY=xxxx" + value[4:] + "\n") == []
+
+
+def test_random_letters_without_digits_are_reported_but_names_are_not() -> None:
+    value = "gPJzcFYCxcUg" + "mBnxjQwRtZ"
+    finding = _only(scan_secrets("settings.py", f'API_KEY = "{value}"\n'))
+    assert finding.rule == "secrets/high-entropy"
+    for name in ("UserAttributeSimilarityValidator", "PasswordResetTokenGenerator"):
+        assert scan_secrets("settings.py", f'token_backend = "{name}"\n') == []
+        assert scan_secrets("c.yaml", f"secret: {name}\n") == []
+
+
+def test_format_strings_are_templates_but_percent_s_inside_random_text_is_not() -> None:
+    assert scan_secrets("a.py", 'auth_token = "Kq8vW2nR5tY7uI9o3pZx:%s"\n') == []
+    value = "Kq8vW2nR5%sY7uI9o3pZx"
+    assert _only(scan_secrets("a.py", f'auth_token = "{value}"\n')).rule == "secrets/high-entropy"
+
+
+def test_placeholder_words_count_in_one_case_only() -> None:
+    for word in ("test", "TEST", "Test", "your", "YOUR", "xxxx", "XXXX"):
+        assert scan_secrets("a.py", f'api_key = "Kq8vW2nR5{word}Y7uI9o3pZx"\n') == [], word
+    for chance in ("tEsT", "yOuR", "XxX", "xxx"):
+        value = f"Kq8vW2nR5{chance}Y7uI9o3pZx"
+        assert _only(scan_secrets("a.py", f'api_key = "{value}"\n')).rule, chance
+
+
+def test_jwt_io_sample_token_is_a_documented_example() -> None:
+    header = _b64(b'{"alg":"HS256","typ":"JWT"}')
+    payload = _b64(b'{"sub":"1234567890","name":"John Doe","iat":1516239022}')
+    sample = f"{header}.{payload}." + "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV" + "_adQssw5c"
+    assert scan_secrets("docs/auth.md", f"Authorization: Bearer {sample}\n") == []
+    other = f"{header}.{payload}." + _b64(bytes(range(160, 192)))
+    assert _only(scan_secrets("docs/auth.md", f"token: {other}\n")).rule == "secrets/jwt"
+
+
 # --- suppression, line endings, duplicates --------------------------------------------------
 
 
