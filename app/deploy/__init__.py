@@ -1,0 +1,1 @@
+"""Deployments: rules, backends, health watch and rollback."""

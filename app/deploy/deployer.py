@@ -1,0 +1,164 @@
+"""Starting and finishing deployments: the GitHub Deployment, the history row and the
+environment's in-flight slot, in an order that is safe to repeat.
+
+`start` takes the slot first (one deployment in flight per environment), creates the
+GitHub Deployment for the exact commit, records it, marks it queued and hands it to the
+configured backend (app/deploy/backends.py): the `github` backend's workflow
+(`on: deployment`) deploys and reports statuses; `webhook` and `railway` are started
+here, and a backend that cannot start marks the deployment `error` and frees the slot.
+`settle` follows a status: the history row, the slot, and on success the health watch.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from gidgethub import BadRequest
+
+from app.deploy.backends import BackendContext, BackendError, backend_for
+from app.deploy.store import FINAL, DeploymentRecord, DeployStore
+from app.logs import get_logger
+
+log = get_logger("deckhand.deploy")
+
+
+class DeployRefused(Exception):
+    """The deployment was not started; the message says why, for the reply."""
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    repository: str
+    environment: str
+    sha: str
+    ref: str | None
+    actor: str
+    components: tuple[str, ...] = ()
+    forced: bool = False
+    rollback_of: int | None = None
+    pull_number: int | None = None
+    command_key: str | None = None  # "<comment id>:<line>"
+    reason: str | None = None
+    comment_url: str | None = None
+    required_contexts: tuple[str, ...] = ()
+
+
+async def start(
+    gh: Any, store: DeployStore, request: DeployRequest, *, backend: BackendContext | None = None
+) -> DeploymentRecord:
+    """Create and record the deployment, then trigger the backend (`backend`: None is the
+    `github` backend); DeployRefused when the environment is busy or the backend failed."""
+    if request.command_key:
+        earlier = await store.by_command(request.command_key)
+        if earlier is not None:  # this command already started it (a retried job)
+            return earlier
+    if not await store.reserve(request.repository, request.environment):
+        state = await store.state(request.repository, request.environment)
+        busy = f" (deployment {state.in_flight})" if state.in_flight else ""
+        raise DeployRefused(f"a deployment to `{request.environment}` is in progress{busy}")
+    try:
+        created = await _create(gh, request)
+    except BadRequest as exc:
+        await store.release(request.repository, request.environment, None)
+        raise DeployRefused(f"GitHub refused the deployment: {exc}") from exc
+    except BaseException:
+        await store.release(request.repository, request.environment, None)
+        raise
+    record = DeploymentRecord(
+        id=int(created["id"]),
+        repository=request.repository.lower(),
+        environment=request.environment,
+        sha=request.sha,
+        ref=request.ref,
+        actor=request.actor,
+        components=request.components,
+        rollback_of=request.rollback_of,
+        forced=request.forced,
+        status="queued",
+        pull_number=request.pull_number,
+        reason=request.reason,
+        created_at=time.time(),
+    )
+    await store.record(record, request.command_key)
+    await store.attach(request.repository, request.environment, record.id)
+    await set_status(gh, request.repository, record.id, "queued", "Queued by Deckhand")
+    if backend is not None:
+        await trigger(gh, store, record, backend)
+    return record
+
+
+async def trigger(
+    gh: Any, store: DeployStore, record: DeploymentRecord, backend: BackendContext
+) -> str | None:
+    """Hand the queued deployment to its backend; the log URL if the backend gives one.
+    A failure marks the deployment `error`, frees the environment and is DeployRefused."""
+    chosen = backend_for(backend.config)
+    try:
+        log_url = await chosen.trigger(record, backend.config, backend)
+    except BackendError as exc:
+        reason = f"{chosen.name} backend: {exc}"
+        log.warning("deploy_backend_failed", deployment=record.id, reason=reason)
+        await settle(store, record.id, "error")  # first: the environment is free either way
+        await set_status(gh, record.repository, record.id, "error", reason)
+        raise DeployRefused(f"deployment {record.id} could not start ({reason})") from exc
+    log.info("deploy_backend_triggered", deployment=record.id, backend=chosen.name, log=log_url)
+    return log_url
+
+
+async def _create(gh: Any, request: DeployRequest) -> dict[str, Any]:
+    owner, repo = request.repository.split("/", 1)
+    what = "Rollback" if request.rollback_of else "Deploy"
+    payload = {
+        "deckhand": True,
+        "actor": request.actor,
+        "components": list(request.components),
+        "forced": request.forced,
+        "rollback_of": request.rollback_of,
+        "comment": request.comment_url,
+        "pull_request": request.pull_number,
+    }
+    created: dict[str, Any] = await gh.post(
+        "/repos/{owner}/{repo}/deployments",
+        url_vars={"owner": owner, "repo": repo},
+        data={
+            "ref": request.sha,
+            "environment": request.environment,
+            "auto_merge": False,
+            # The environment's required checks (Deckhand checked them already; GitHub checks
+            # again at creation); none for --force, rollbacks and unlisted requirements.
+            "required_contexts": list(request.required_contexts),
+            "payload": payload,
+            "description": f"{what} by {request.actor} via Deckhand"[:140],
+            "production_environment": request.environment == "production",
+        },
+    )
+    return created
+
+
+async def set_status(
+    gh: Any,
+    repository: str,
+    deployment_id: int,
+    state: str,
+    description: str,
+    log_url: str | None = None,
+) -> None:
+    owner, repo = repository.split("/", 1)
+    data = {"state": state, "description": description[:140]}
+    if log_url:
+        data["log_url"] = log_url
+    await gh.post(
+        "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
+        url_vars={"owner": owner, "repo": repo, "deployment_id": str(deployment_id)},
+        data=data,
+    )
+
+
+async def settle(store: DeployStore, deployment_id: int, state: str) -> DeploymentRecord | None:
+    """Record a reported status; a final one frees the environment's slot."""
+    record = await store.set_status(deployment_id, state)
+    if record is not None and state in FINAL:
+        await store.release(record.repository, record.environment, record.id)
+    return record

@@ -1,0 +1,79 @@
+"""The deploy rules that need no I/O: required checks, a head newer than the comment,
+the hourly rate limit and who is named in `allowed`.
+
+Each returns the reason to refuse, or None. Kept pure so every refusal is tested
+directly and worded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+GREEN = frozenset({"success", "neutral", "skipped"})
+
+
+def checks_refusal(
+    check_runs: Sequence[Mapping[str, Any]], required: list[str] | None
+) -> str | None:
+    """`required` names must each have a green run; None: every run on the commit must be
+    green (and there must be one, so an unchecked commit is not taken for a green one)."""
+    latest: dict[str, Mapping[str, Any]] = {}
+    for run in check_runs:  # GitHub lists the newest first; keep the newest per name
+        latest.setdefault(str(run.get("name")), run)
+    names = list(latest) if required is None else list(required)
+    if required is None and not names:
+        return "no checks have run on this commit yet"
+    missing = [n for n in names if n not in latest]
+    pending = [n for n in names if n in latest and latest[n].get("status") != "completed"]
+    red = [
+        f"{n} ({latest[n].get('conclusion')})"
+        for n in names
+        if n in latest
+        and latest[n].get("status") == "completed"
+        and latest[n].get("conclusion") not in GREEN
+    ]
+    problems = []
+    if red:
+        problems.append("failed: " + ", ".join(red))
+    if pending:
+        problems.append("still running: " + ", ".join(pending))
+    if missing:
+        problems.append("not reported: " + ", ".join(missing))
+    return "required checks are not green (" + "; ".join(problems) + ")" if problems else None
+
+
+def stale_head_refusal(head_committed_at: str | None, comment_created_at: str | None) -> str | None:
+    """Refuse when the head commit is newer than the comment: the commenter did not see it."""
+    head, said = _time(head_committed_at), _time(comment_created_at)
+    if head is None or said is None or head <= said:
+        return None
+    return "the pull request's head commit is newer than your comment; look at it and ask again"
+
+
+def rate_refusal(deployed_last_hour: int, max_per_hour: int | None) -> str | None:
+    if max_per_hour is not None and deployed_last_hour >= max_per_hour:
+        return f"the environment allows {max_per_hour} deployments an hour and has had them"
+    return None
+
+
+def named_in(login: str, allowed: Iterable[str]) -> tuple[bool, list[tuple[str, str]]]:
+    """(listed by name, the `org/team` entries still to ask GitHub about)."""
+    teams = []
+    for entry in allowed:
+        if "/" in entry:
+            org, _, team = entry.partition("/")
+            teams.append((org, team))
+        elif entry.lower() == login.lower():
+            return True, []
+    return False, teams
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -1,0 +1,240 @@
+"""The health watch after a successful deployment, and the automatic rollback.
+
+Each probe is a job on the durable queue (`deckhand_health_probe`, scheduled with
+`run_after`), so a watch survives a restart: the next probe is already stored. A probe
+job probes once, adds the result to the tally kept in the database and either schedules
+the next probe, ends the watch as healthy when the window is over, or, after
+`failures` consecutive failed checks, rolls back at once: a new deployment of the last
+good commit, the environment locked with the reason, a comment on the pull request and
+an issue with the evidence.
+
+Probe jobs have deterministic ids (`health:<deployment>:<n>`), so scheduling is
+idempotent, and the tally remembers the last probe number it counted, so a job that
+runs twice counts once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+
+from app.config.repo import HealthConfig
+from app.deploy.backends import BackendContext
+from app.deploy.deployer import DeployRefused, DeployRequest, start
+from app.deploy.health import HealthTally, ProbeResult, evidence_markdown, probe
+from app.deploy.notify import notify
+from app.deploy.store import DeploymentRecord, DeployStore
+from app.store.deliveries import DeliveryStore
+
+PROBE_EVENT = "deckhand_health_probe"
+BackendLoader = Callable[[], Awaitable[BackendContext]]
+AUTOMATIC = "deckhand"  # the actor of an automatic rollback, and the holder of its lock
+
+
+async def begin(
+    db: Any,
+    deployment: DeploymentRecord,
+    installation_id: int,
+    health: HealthConfig,
+    default_branch: str,
+) -> None:
+    """Start watching `deployment`; earlier watches of the environment stop."""
+    store = DeployStore(db)
+    latency = health.max_latency
+    interval, window = health.interval.total_seconds(), health.window.total_seconds()
+    urls = [str(health.url)]
+    urls += [str(url) for name, url in health.components.items() if name in deployment.components]
+    settings: dict[str, Any] = {
+        "url": str(health.url),
+        "urls": urls,
+        "interval": interval,
+        "failures": health.failures,
+        "timeout": health.timeout.total_seconds(),
+        "max_latency": latency.total_seconds() if latency is not None else None,
+        "expect": dict(health.expect),
+        "default_branch": default_branch,
+    }
+    await store.stop_watches(deployment.repository, deployment.environment, "superseded")
+    now = time.time()
+    state = {"probe": 0, "tally": HealthTally().to_dict()}
+    await store.start_watch(deployment, installation_id, settings, state, now + window)
+    await schedule(db, deployment, installation_id, settings, 1, now + interval)
+
+
+async def schedule(
+    db: Any,
+    deployment: DeploymentRecord,
+    installation_id: int,
+    settings: dict[str, Any],
+    number: int,
+    at: float,
+) -> None:
+    await DeliveryStore(db).schedule(
+        f"health:{deployment.id}:{number}",
+        PROBE_EVENT,
+        {
+            "deployment_id": deployment.id,
+            "probe": number,
+            "repository": {"default_branch": settings.get("default_branch") or "main"},
+        },
+        repository=deployment.repository,
+        installation_id=installation_id,
+        at=at,
+    )
+
+
+async def run_probe(
+    gh: Any,
+    db: Any,
+    data: dict[str, Any],
+    log: Any,
+    settings: Any = None,
+    backend: BackendLoader | None = None,
+) -> None:
+    """One probe job; see the module docstring. `backend` gives the repository's deploy
+    backend for a rollback (None: the `github` backend)."""
+    store = DeployStore(db)
+    deployment_id, number = int(data["deployment_id"]), int(data["probe"])
+    watch = await store.watch(deployment_id)
+    if watch is None or watch["status"] != "watching":
+        return
+    state = watch["tally"]
+    if int(state.get("probe", 0)) >= number:  # this probe was counted by an earlier attempt
+        return
+    service_settings, settings = settings, watch["settings"]
+    result = await _probe_all(settings)
+    tally = HealthTally.from_dict(state["tally"]).record(result)
+    verdict = tally.verdict(settings["failures"], time.time() >= watch["ends_at"])
+    saved = {"probe": number, "tally": tally.to_dict()}
+    log.info(
+        "health_probe",
+        deployment=deployment_id,
+        ok=result.ok,
+        reason=result.reason,
+        verdict=verdict,
+    )
+    deployment = await store.get(deployment_id)
+    if deployment is None:
+        await store.save_watch(deployment_id, saved, "stopped")
+        return
+    if verdict == "watch":  # the next probe first: a crash in between leaves it stored
+        next_at = time.time() + settings["interval"]
+        await schedule(db, deployment, watch["installation_id"], settings, number + 1, next_at)
+        await store.save_watch(deployment_id, saved, "watching")
+        return
+    if not await store.save_watch(deployment_id, saved, "watching"):
+        return  # a newer deployment took over the environment while this probe ran
+    if verdict == "rollback":  # rolled back before the watch is closed: a retry repeats it
+        started = time.perf_counter()
+        await roll_back(
+            gh, store, deployment, tally, settings["url"], log, service_settings, backend
+        )
+        log.info("health_rollback", deployment=deployment_id, seconds=time.perf_counter() - started)
+    await store.save_watch(
+        deployment_id, saved, "healthy" if verdict == "healthy" else "rolled_back"
+    )
+
+
+async def _probe_all(settings: dict[str, Any]) -> ProbeResult:
+    """Probe the environment's URL and its deployed components' at once: one failure of
+    the environment's fails the check; otherwise an error on our side counts as ours."""
+    urls = settings.get("urls") or [settings["url"]]
+    async with aiohttp.ClientSession() as session:
+        results = await asyncio.gather(
+            *(
+                probe(
+                    session,
+                    url,
+                    timeout=settings["timeout"],
+                    max_latency=settings["max_latency"],
+                    expect=settings["expect"] if url == settings["url"] else {},
+                )
+                for url in urls
+            )
+        )
+    if len(results) == 1:
+        return results[0]
+    failed = [(url, r) for url, r in zip(urls, results, strict=True) if not r.ok and not r.ours]
+    ours = [(url, r) for url, r in zip(urls, results, strict=True) if not r.ok and r.ours]
+    worst = failed or ours
+    if not worst:
+        return max(results, key=lambda r: r.latency)
+    first = worst[0][1]
+    reason = "; ".join(f"{u}: {r.reason}" for u, r in worst)
+    return replace(first, reason=reason, ours=not failed)
+
+
+async def roll_back(
+    gh: Any,
+    store: DeployStore,
+    failed: DeploymentRecord,
+    tally: HealthTally,
+    url: str,
+    log: Any,
+    service_settings: Any = None,
+    backend: BackendLoader | None = None,
+) -> DeploymentRecord | None:
+    """Redeploy the last good commit, lock the environment, tell the PR and open an issue."""
+    target = await store.last_good(failed.repository, failed.environment, before=failed.id)
+    reason = f"health checks failed {tally.streak} times in a row after deployment {failed.id}"
+    record = None
+    outcome = "there is no earlier successful deployment to go back to"
+    if target is not None:
+        try:
+            record = await start(
+                gh,
+                store,
+                DeployRequest(
+                    repository=failed.repository,
+                    environment=failed.environment,
+                    sha=target.sha,
+                    ref=target.ref,
+                    actor=AUTOMATIC,
+                    components=target.components,
+                    rollback_of=failed.id,
+                    pull_number=failed.pull_number,
+                    command_key=f"auto-rollback:{failed.id}",
+                    reason=reason,
+                ),
+                backend=await backend() if backend is not None else None,
+            )
+            back_to = f"`{target.sha[:7]}` (deployment {target.id})"
+            outcome = f"rolled back to {back_to} as deployment {record.id}"
+        except DeployRefused as refused:
+            outcome = f"the rollback could not start: {refused}"
+    await store.lock(failed.repository, failed.environment, AUTOMATIC, reason)
+    evidence = evidence_markdown(tally, url)
+    body = (
+        f"⚠️ **{failed.environment}**: {reason}; {outcome}. `{failed.environment}` is locked "
+        f"until someone runs `/unlock {failed.environment}`.\n\n{evidence}"
+    )
+    await _tell(gh, failed, body, log)
+    if service_settings is not None:
+        text = f"Deckhand: {failed.repository} {failed.environment}: {reason}; {outcome}."
+        await notify(service_settings, text, log)
+    return record
+
+
+async def _tell(gh: Any, failed: DeploymentRecord, body: str, log: Any) -> None:
+    owner, repo = failed.repository.split("/", 1)
+    if failed.pull_number is not None:
+        await gh.post(
+            "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+            url_vars={"owner": owner, "repo": repo, "issue_number": str(failed.pull_number)},
+            data={"body": body},
+        )
+    title = (
+        f"Deckhand rolled back {failed.environment} "
+        f"after deployment {failed.id} (`{failed.sha[:7]}`)"
+    )
+    await gh.post(
+        "/repos/{owner}/{repo}/issues",
+        url_vars={"owner": owner, "repo": repo},
+        data={"title": title[:250], "body": body},
+    )
+    log.warning("health_rolled_back", deployment=failed.id, environment=failed.environment)

@@ -1,0 +1,192 @@
+"""Deployments after the command: statuses reported by the backend, and health probes.
+
+- `deployment_status` (from the repository's workflow, `on: deployment`): the history
+  row follows; a final state frees the environment; success starts the health watch
+  when the environment has `health:`; the command's reply is edited to say how it went.
+- `deckhand_health_probe`: Deckhand's own scheduled job, one probe of a health watch.
+- `deckhand_deploy_callback`: a signed status callback from the `webhook` backend's
+  receiver; the deployment, repository and installation come from Deckhand's records.
+- `deckhand_railway_poll`: Deckhand's own scheduled job, one read of a Railway
+  deployment's status; a change is posted to GitHub and followed like `deployment_status`.
+"""
+
+import dataclasses
+import time
+from typing import Any
+
+from gidgethub import BadRequest, sansio
+from gidgethub.routing import Router
+
+from app.chatops.replies import CommentReplies
+from app.deploy import backends, watch
+from app.deploy.deployer import set_status, settle
+from app.deploy.store import FINAL, DeployStore
+from app.installations import InstallationStore
+
+router = Router()
+
+ICONS = {"success": "✅", "failure": "❌", "error": "❌", "in_progress": "⏳", "inactive": "💤"}
+
+
+@router.register("deployment_status")
+async def on_deployment_status(
+    event: sansio.Event, gh: Any, *args: Any, context: Any, **kw: Any
+) -> None:
+    data = event.data
+    await follow_status(
+        gh,
+        context,
+        int(data["deployment"]["id"]),
+        data["deployment_status"]["state"],
+        data["deployment_status"].get("log_url"),
+        data["repository"].get("default_branch") or "main",
+    )
+
+
+async def follow_status(
+    gh: Any, context: Any, deployment_id: int, state: str, log_url: str | None, default_branch: str
+) -> None:
+    """A deployment's new status, however it was reported: the history row and the slot
+    follow, success starts the health watch, and the command's reply says how it went."""
+    store = DeployStore(context.db)
+    record = await settle(store, deployment_id, state)
+    if record is None:
+        return  # not a deployment Deckhand made
+    context.log.info("deployment_status", deployment=deployment_id, state=state)
+    config = (await context.config()).config.deploy
+    environment = config.environments.get(record.environment)
+    if state == "success" and environment is not None and environment.health is not None:
+        await watch.begin(
+            context.db, record, context.installation_id, environment.health, default_branch
+        )
+    await _edit_reply(gh, context, record, state, log_url)
+
+
+async def _edit_reply(gh: Any, context: Any, record: Any, state: str, log_url: str | None) -> None:
+    key = await DeployStore(context.db).command_key(record.id)
+    if key is None or record.pull_number is None or ":" not in key:
+        return
+    comment_id, _, line = key.partition(":")
+    if not comment_id.isdigit() or not line.isdigit():
+        return
+    replies = CommentReplies(gh, context.db, record.repository, record.pull_number, int(comment_id))
+    log = f" ([log]({log_url}))" if log_url else ""
+    what = "Rollback" if record.rollback_of else "Deployment"
+    await replies.say(
+        int(line),
+        f"{ICONS.get(state, '•')} {what} {record.id} of `{record.sha[:7]}` to "
+        f"**{record.environment}**: {state}{log}.",
+    )
+
+
+@router.register(watch.PROBE_EVENT)
+async def on_health_probe(
+    event: sansio.Event, gh: Any, *args: Any, context: Any, **kw: Any
+) -> None:
+    await watch.run_probe(
+        gh,
+        context.db,
+        event.data,
+        context.log,
+        context.settings,
+        backend=lambda: backends.backend_context(context),
+    )
+
+
+@router.register(backends.CALLBACK_EVENT)
+async def on_deploy_callback(
+    event: sansio.Event, gh: Any, *args: Any, context: Any, **kw: Any
+) -> None:
+    """A verified callback; `gh` is the App's own client (the caller names no installation)."""
+    data = event.data
+    deployment_id, state = int(data["deployment_id"]), data["state"]
+    record = await DeployStore(context.db).get(deployment_id)
+    if record is None:
+        context.log.warning("deploy_callback_unknown_deployment", deployment=deployment_id)
+        return
+    if record.status in FINAL:
+        context.log.info(
+            "deploy_callback_late", deployment=deployment_id, state=state, status=record.status
+        )
+        return
+    installation_id = await _installation_of(gh, context, record.repository)
+    if installation_id is None:
+        context.log.warning("deploy_callback_not_installed", repository=record.repository)
+        return
+    client = context.github_app.installation_client(installation_id)
+    owner, repo = record.repository.split("/", 1)
+    repository = await client.getitem(
+        "/repos/{owner}/{repo}", url_vars={"owner": owner, "repo": repo}
+    )
+    inner = _context_for(context, client, installation_id, repository)
+    if (await inner.config()).config.deploy.backend != "webhook":
+        context.log.warning("deploy_callback_not_webhook", deployment=deployment_id)
+        return
+    description = data.get("description") or f"{state.replace('_', ' ')} (webhook backend)"
+    log_url = data.get("log_url")
+    await set_status(client, record.repository, record.id, state, description, log_url)
+    default_branch = repository.get("default_branch") or "main"
+    await follow_status(client, inner, record.id, state, log_url, default_branch)
+
+
+async def _installation_of(gh: Any, context: Any, repository: str) -> int | None:
+    """The installation covering `repository`: Deckhand's records, else GitHub (as the App)."""
+    found = await InstallationStore(context.db).installation_for(repository)
+    if found is not None:
+        return int(found)
+    owner, repo = repository.split("/", 1)
+    try:
+        installation = await context.github_app.app_client().getitem(
+            "/repos/{owner}/{repo}/installation", url_vars={"owner": owner, "repo": repo}
+        )
+    except BadRequest as exc:
+        if int(exc.status_code) == 404:
+            return None
+        raise
+    return int(installation["id"])
+
+
+def _context_for(
+    context: Any, client: Any, installation_id: int, repository: dict[str, Any]
+) -> Any:
+    """The job's context as if the event had named the installation and repository."""
+    data = {**context.event.data, "installation": {"id": installation_id}}
+    data["repository"] = repository
+    event = sansio.Event(data, event=context.event.event, delivery_id=context.event.delivery_id)
+    return dataclasses.replace(context, event=event, gh=client, _config=None)
+
+
+@router.register(backends.RAILWAY_POLL_EVENT)
+async def on_railway_poll(
+    event: sansio.Event, gh: Any, *args: Any, context: Any, **kw: Any
+) -> None:
+    data = event.data
+    store = DeployStore(context.db)
+    record = await store.get(int(data["deployment_id"]))
+    if record is None or record.status in FINAL:
+        return
+    railway_id, number = str(data["railway_deployment_id"]), int(data["poll"])
+    default_branch = (data.get("repository") or {}).get("default_branch") or "main"
+    try:
+        state, status, url = await backends.railway_state(context.settings, railway_id)
+    except backends.RailwayError as exc:
+        context.log.warning("railway_poll_failed", deployment=record.id, error=str(exc))
+        state, status, url = None, "unknown", None
+    if state is None and number >= backends.RAILWAY_MAX_POLLS:
+        state, status = "error", f"still {status} after {number} reads"
+    if state is not None and state != record.status:
+        config = (await context.config()).config.deploy
+        log_url = backends.railway_log_url(config, railway_id)
+        description = f"Railway: {status.lower()}" + (f" at {url}" if url else "")
+        await set_status(gh, record.repository, record.id, state, description, log_url)
+        await follow_status(gh, context, record.id, state, log_url, default_branch)
+    if state not in FINAL:
+        await backends.schedule_railway_poll(
+            context.db,
+            record,
+            railway_id,
+            number + 1,
+            time.time() + context.settings.railway_poll_seconds,
+            installation_id=context.installation_id,
+            default_branch=default_branch,
+        )
