@@ -1,0 +1,132 @@
+"""`POST /webhooks/alerts/{source}?repo=OWNER/NAME`: production alerts, persisted, then 202.
+
+Sources: `sentry`, `alertmanager`, `grafana`, `generic` and `logs`, a log drain (see
+`app.alerts.sources` and `app.alerts.logparse`). The alerts are normalised here and
+stored as one `deckhand_alert` job on the same durable queue as GitHub's deliveries,
+well within Sentry's one-second deadline; everything else happens in the worker.
+Answers: 202 queued, duplicate (the same request again) or ignored (nothing to act on,
+e.g. a Sentry issue being assigned); 401 when the source's secret is not configured or
+the request is not signed with it; 400 malformed (with the reason); 404 unknown source,
+or a repository the App is not installed on; 413 over 1 MB; 503 when the write fails.
+Nothing here calls GitHub, and nothing is stored unless the request is accepted.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import orjson
+from aiohttp import web
+
+from app import metrics
+from app.alerts.sources import SOURCES, authenticate, delivery_key, parse, secret_for
+from app.alerts.tracker import ALERT_EVENT
+from app.installations import InstallationStore
+from app.logs import get_logger
+from app.store.deliveries import NewDelivery
+from app.web.errors import json_error
+from app.web.keys import SERVICE
+
+log = get_logger("deckhand.web")
+routes = web.RouteTableDef()
+
+MAX_ALERT_BYTES = 1024 * 1024
+REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
+INSTALLED_TTL = 10.0  # seconds an "installed" answer is reused; "not installed" never is
+_installed: dict[tuple[int, str], tuple[int, float]] = {}  # (service, repository) -> id
+
+
+def _reject(status: int, reason: str, message: str) -> web.Response:
+    metrics.DELIVERIES_REJECTED.labels(reason).inc()
+    return json_error(status, message)
+
+
+async def _read_body(request: web.Request) -> bytes | None:
+    if request.content_length is not None and request.content_length > MAX_ALERT_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body.extend(chunk)
+        if len(body) > MAX_ALERT_BYTES:
+            return None
+    return bytes(body)
+
+
+async def _installation(request: web.Request, repository: str) -> int | None:
+    service = request.app[SERVICE]
+    now, key = time.monotonic(), (id(service), repository.lower())
+    cached = _installed.get(key)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    found = await InstallationStore(service.db).installation_for(repository)
+    if found is None:
+        _installed.pop(key, None)
+        return None
+    if len(_installed) > 10000:
+        _installed.clear()
+    _installed[key] = (int(found), now + INSTALLED_TTL)
+    return int(found)
+
+
+@routes.post("/webhooks/alerts/{source}")
+async def alert_webhook(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    source = request.match_info["source"]
+    if source not in SOURCES:
+        return _reject(
+            404, "unknown_source", f"unknown alert source; use one of {', '.join(SOURCES)}"
+        )
+    body = await _read_body(request)
+    if body is None:
+        return _reject(413, "too_large", f"alert larger than {MAX_ALERT_BYTES} bytes")
+    secret, variable = secret_for(source, service.settings)
+    if secret is None:
+        return _reject(401, "no_secret", f"{variable} is not set; {source} alerts are refused")
+    problem = authenticate(source, secret, request.headers, body)
+    if problem:
+        return _reject(401, "signature", problem)
+    repository = request.query.get("repo", "")
+    if not REPOSITORY.match(repository):
+        return _reject(400, "malformed", "the query must name the repository: ?repo=OWNER/NAME")
+    try:
+        alerts = parse(source, body, request.headers)
+    except ValueError as exc:
+        return _reject(400, "malformed", f"malformed {source} alert: {exc}")
+    installation_id = await _installation(request, repository)
+    if installation_id is None:
+        return _reject(404, "not_installed", f"Deckhand is not installed on {repository}")
+    delivery_id = delivery_key(source, repository, body, request.headers)
+    if not alerts:
+        return _accepted(delivery_id, "ignored", 0)
+    payload = {
+        "source": source,
+        "alerts": [alert.to_dict() for alert in alerts],
+        "installation": {"id": installation_id},
+        "repository": {"full_name": repository},
+        "received_at": time.time(),
+    }
+    delivery = NewDelivery(
+        id=delivery_id,
+        event=ALERT_EVENT,
+        payload=orjson.dumps(payload),
+        installation_id=installation_id,
+        repository=repository,
+        source=source,
+        action=alerts[0].status,
+    )
+    assert service.batcher is not None
+    try:
+        is_new = await service.batcher.submit(delivery)
+    except Exception:
+        return _reject(503, "store", "could not persist the alert; please send it again")
+    if not is_new:
+        metrics.DELIVERIES_DUPLICATE.labels(source).inc()
+        return _accepted(delivery_id, "duplicate", len(alerts))
+    metrics.DELIVERIES_RECEIVED.labels(source, ALERT_EVENT).inc()
+    return _accepted(delivery_id, "queued", len(alerts))
+
+
+def _accepted(delivery_id: str, status: str, count: int) -> web.Response:
+    body = orjson.dumps({"delivery": delivery_id, "status": status, "alerts": count})
+    return web.Response(status=202, body=body, content_type="application/json")
