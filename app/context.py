@@ -12,7 +12,7 @@ from typing import Any
 
 from gidgethub import sansio
 
-from app.config.loader import LoadedConfig, load_repo_config
+from app.config.loader import LoadedConfig, cached_repo_config
 from app.config.repo import RepoConfig
 from app.config.settings import Settings
 from app.github.app import GitHubApp
@@ -48,7 +48,12 @@ class Context:
             if self.repository is None or self.installation_id is None:
                 self._config = LoadedConfig(RepoConfig())
             else:
-                self._config = await load_repo_config(self.gh, self.repository)
+                self._config = await cached_repo_config(
+                    self.gh,
+                    self.repository,
+                    self.settings.github_api_url,
+                    remember=self.settings.config_cache,
+                )
                 for error in self._config.errors:
                     self.log.warning("repo_config_invalid", error=error)
         return self._config

@@ -84,6 +84,8 @@ def configure_logging(level: str = "info", fmt: str = "json", secrets: Iterable[
     ]
     structlog.configure(
         processors=[
+            # First: a call below the level costs a method call, not the whole pipeline.
+            structlog.stdlib.filter_by_level,
             *shared,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

@@ -11,7 +11,7 @@ from app.github.app import GitHubApp
 from app.logs import get_logger
 from app.queue.ingest import IngestBatcher
 from app.queue.workers import WorkerPool
-from app.store.database import Database
+from app.store.database import Database, pool_size_for
 from app.store.deliveries import DeliveryStore
 from app.worker import Dispatcher, load_router
 
@@ -21,7 +21,9 @@ log = get_logger("deckhand.service")
 class Service:
     def __init__(self, settings: Settings, *, web: bool = True, worker: bool = True) -> None:
         self.settings = settings
-        self.db = Database(settings.database_url)
+        self.db = Database(
+            settings.database_url, pool_size=pool_size_for(settings.worker_concurrency)
+        )
         self.deliveries = DeliveryStore(self.db)
         self.github_app = GitHubApp(settings)
         self.router = load_router(settings.plugins)

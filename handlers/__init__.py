@@ -5,8 +5,16 @@ This is the one place they are composed.
 
 from gidgethub.routing import Router
 
-from handlers import installation, meta
+from handlers import alerts, api, commands, deploy, installation, meta, review
 
-router = Router(meta.router, installation.router)
+router = Router(
+    meta.router,
+    installation.router,
+    review.router,
+    commands.router,
+    deploy.router,
+    alerts.router,
+    api.router,
+)
 
 __all__ = ["router"]

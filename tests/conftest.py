@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,23 @@ import pytest
 from app.logs import configure_logging
 from app.web import create_app
 from app.web.keys import SERVICE
+from tests.fakes.git import GitServer
 from tests.fakes.github import FakeGitHub
 from tests.fakes.keys import AppKeys, generate_app_keys
+from tests.support import postgres
 from tests.support.deckhand import DeckhandHarness, make_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+
 configure_logging("info", "json")
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """With DECKHAND_TEST_DATABASE=postgres: drop the databases a test created once it ends."""
+    yield
+    postgres.drop_created()
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +53,7 @@ async def start_deckhand(aiohttp_server: Any, tmp_path: Path) -> AsyncIterator[C
         sessions.append(session)
         harness = DeckhandHarness(str(server.make_url("/")), session, app[SERVICE].deliveries)
         harness.app = app  # type: ignore[attr-defined]
+        harness.server = server  # type: ignore[attr-defined]
         return harness
 
     yield start
@@ -78,3 +89,16 @@ async def fake_github(app_keys: AppKeys) -> AsyncIterator[FakeGitHub]:
             "fake GitHub saw problems:\n" + "\n".join(f"  - {p}" for p in problems),
             pytrace=False,
         )
+
+
+@pytest.fixture
+async def git_server(fake_github: FakeGitHub, tmp_path: Path) -> AsyncIterator[GitServer]:
+    """A real smart-HTTP git server (``git http-backend``) linked to ``fake_github``.
+
+    ``git_server.create_repo("octo-org/widgets", {...}, installation_id=1001)`` makes a
+    bare repository and registers it in the fake GitHub (``clone_url`` on this server,
+    contents served from git). Clone with user ``x-access-token`` and a token the fake
+    GitHub issued; see tests/fakes/README.md.
+    """
+    async with GitServer(fake_github, tmp_path / "git-server") as server:
+        yield server

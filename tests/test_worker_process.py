@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.deckhand import database_url_for_test
 from tests.support.process import DeckhandProcess
 
 
@@ -15,7 +16,7 @@ async def test_a_separate_worker_process_handles_what_the_web_process_stored(
     ids = [(await web.post("ping", {"zen": str(i)}))[2] for i in range(20)]
     assert {(await web.store.get(i)).status for i in ids} == {"queued"}
 
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/deckhand.db", "DECKHAND_POLL_SECONDS": "0.1"}
+    env = {"DATABASE_URL": database_url_for_test(tmp_path), "DECKHAND_POLL_SECONDS": "0.1"}
     worker = DeckhandProcess(env, tmp_path / "worker.log", "worker")
     await worker.start_without_http()
     try:

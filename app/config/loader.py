@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from cachetools import TTLCache
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 from pydantic import ValidationError
@@ -113,3 +114,25 @@ async def load_repo_config(gh: GitHubAPI, repository: dict[str, Any]) -> LoadedC
     except (ValueError, UnicodeDecodeError):
         return LoadedConfig(RepoConfig(), [f"{CONFIG_PATH} is not UTF-8 text"], found=True)
     return parse_repo_config(text)
+
+
+# Read once a minute per repository at most; a push that changes the file on the default
+# branch drops the entry at once (see `forget_repo_config`).
+_RECENT: TTLCache[tuple[str, str], LoadedConfig] = TTLCache(maxsize=10_000, ttl=60)
+
+
+async def cached_repo_config(
+    gh: GitHubAPI, repository: dict[str, Any], api_url: str, remember: bool = True
+) -> LoadedConfig:
+    """`load_repo_config`, remembered for a minute unless `remember` is off."""
+    key = (api_url, repository["full_name"].lower())
+    loaded = _RECENT.get(key) if remember else None
+    if loaded is None:
+        loaded = await load_repo_config(gh, repository)
+        if remember:
+            _RECENT[key] = loaded
+    return loaded
+
+
+def forget_repo_config(api_url: str, full_name: str) -> None:
+    _RECENT.pop((api_url, full_name.lower()), None)

@@ -24,6 +24,9 @@ class ReviewConfig(_Section):
     paths: list[str] = Field(default_factory=lambda: ["**/*.py"])
     ignore: list[str] = Field(default_factory=list)
     fail_on: Literal["error", "warning", "notice"] = "error"
+    max_annotations: int = Field(
+        default=200, ge=0, le=3000, description="annotations on the check run, most severe first"
+    )
 
 
 class HealthConfig(_Section):
@@ -34,6 +37,10 @@ class HealthConfig(_Section):
     timeout: Duration = Field(default="5s", validate_default=True)
     max_latency: Duration | None = None
     expect: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    components: dict[str, HttpUrl] = Field(
+        default_factory=dict,
+        description="Health URLs of components, probed too when a deployment includes them",
+    )
 
 
 class EnvironmentConfig(_Section):
@@ -68,11 +75,43 @@ class DeployConfig(_Section):
     components: dict[str, list[str]] = Field(default_factory=dict)
 
 
+class LogAlertsConfig(_Section):
+    max_errors_per_minute: int | None = Field(
+        default=None,
+        ge=1,
+        description="Open one issue for a spike when the log drain counts more errors "
+        "(tracebacks and error records) than this in one minute; unset: no spike issue",
+    )
+
+
 class AlertsConfig(_Section):
     labels: list[str] = Field(default_factory=lambda: ["production-error"])
     assignees: list[str] = Field(default_factory=list)
     auto_close: bool = False
     reopen_window: Duration = Field(default="7d", validate_default=True)
+    title: str = Field(
+        default="{source}: {title}",
+        max_length=200,
+        description="Issue title; fields: {source} {title} {severity} {environment}",
+    )
+    severity_labels: dict[str, str] = Field(
+        default_factory=lambda: {
+            "fatal": "severity:critical",
+            "critical": "severity:critical",
+            "error": "severity:error",
+            "warning": "severity:warning",
+        },
+        description="Alert severity -> extra issue label (severities not listed add none)",
+    )
+    update_interval: Duration = Field(
+        default="30s",
+        validate_default=True,
+        description="How often, at most, the occurrence comment of one alert is edited",
+    )
+    environment: str = Field(
+        default="production", description="Environment of alerts that do not name one"
+    )
+    logs: LogAlertsConfig = Field(default_factory=LogAlertsConfig)
 
 
 class RepoConfig(_Section):

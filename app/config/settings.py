@@ -5,6 +5,7 @@ Everything else receives a `Settings`; nothing outside this module reads `os.env
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -12,12 +13,14 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MAX_WEBHOOK_BYTES = 25 * 1024 * 1024
+# The env file read on start, and written by the setup flow (`DECKHAND_ENV_FILE`).
+ENV_FILE = os.environ.get("DECKHAND_ENV_FILE") or ".env"
 
 
 class Settings(BaseSettings):
     """The service's settings; field names follow the environment variables in CONTRACT.md."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", populate_by_name=True)
 
     host: str = "0.0.0.0"  # noqa: S104 - a web service listens on all interfaces by default
     port: int = 3000
@@ -43,6 +46,7 @@ class Settings(BaseSettings):
     alertmanager_token: SecretStr | None = None
     grafana_secret: SecretStr | None = None
     generic_alert_secret: SecretStr | None = None
+    log_drain_token: SecretStr | None = None
     slack_webhook_url: SecretStr | None = None
 
     log_level: str = "info"
@@ -84,6 +88,48 @@ class Settings(BaseSettings):
     github_concurrency: int = Field(
         default=8, ge=1, validation_alias=AliasChoices("deckhand_github_concurrency")
     )
+    config_cache: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("deckhand_config_cache"),
+        description="remember each repository's .github/deckhand.yml for a minute",
+    )
+    confirm_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("deckhand_confirm_seconds"),
+        description="how long a `confirm: true` environment waits for the commenter's 👍",
+    )
+    deploy_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("deckhand_deploy_webhook_secret"),
+        description="HMAC secret of the `webhook` deploy backend (requests and callbacks)",
+    )
+    railway_token: SecretStr | None = None
+    railway_api_url: str = Field(
+        default="https://backboard.railway.com/graphql/v2",
+        validation_alias=AliasChoices("deckhand_railway_api_url"),
+    )
+    railway_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias=AliasChoices("deckhand_railway_poll_seconds"),
+        description="how often the `railway` deploy backend reads a deployment's status",
+    )
+    git_cache_dir: Path = Field(
+        default=Path("./data/git"),
+        validation_alias=AliasChoices("deckhand_git_cache_dir"),
+        description="per-repository git caches (blobless partial clones)",
+    )
+    setup_env_file: Path = Field(
+        default=Path(ENV_FILE),
+        validation_alias=AliasChoices("deckhand_env_file"),
+        description="where the setup flow writes the new App's credentials (read on start)",
+    )
+    setup_print: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("deckhand_setup_print"),
+        description="show the new App's credentials once instead of writing the env file",
+    )
 
     @field_validator(
         "github_private_key",
@@ -94,7 +140,10 @@ class Settings(BaseSettings):
         "alertmanager_token",
         "grafana_secret",
         "generic_alert_secret",
+        "log_drain_token",
         "slack_webhook_url",
+        "deploy_webhook_secret",
+        "railway_token",
         mode="before",
     )
     @classmethod
@@ -148,8 +197,11 @@ class Settings(BaseSettings):
             self.alertmanager_token,
             self.grafana_secret,
             self.generic_alert_secret,
+            self.log_drain_token,
             self.slack_webhook_url,
             self.github_private_key,
+            self.deploy_webhook_secret,
+            self.railway_token,
         ]
         values = [s.get_secret_value() for s in secrets if s is not None]
         return [v for v in values if len(v) >= 6]

@@ -63,6 +63,7 @@ class GitHubApp:
         self._states: LRUCache[int, InstallationState] = _StateCache(maxsize=10_000)
         self._etags = shared_etag_cache()
         self._session: aiohttp.ClientSession | None = None
+        self._bot_identity: tuple[str, str] | None = None
 
     @property
     def configured(self) -> bool:
@@ -118,6 +119,17 @@ class GitHubApp:
             data={},
         )
         return data
+
+    async def bot_identity(self, gh: GitHubClient) -> tuple[str, str]:
+        """The App's bot user as git needs it: (`<slug>[bot]`, its noreply email). Asked
+        of GitHub once (`GET /app` as the App, `GET /users/<slug>[bot]` with `gh`, an
+        installation's client: a JWT is only good for `/app` endpoints), then kept."""
+        if self._bot_identity is None:
+            app = await self.app_client().getitem("/app")
+            login = f"{app['slug']}[bot]"
+            user = await gh.getitem("/users/{username}", url_vars={"username": login})
+            self._bot_identity = (login, f"{user['id']}+{login}@users.noreply.github.com")
+        return self._bot_identity
 
     async def close(self) -> None:
         if self._session is not None:

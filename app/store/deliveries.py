@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Dialect, Table, and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -36,6 +37,7 @@ class NewDelivery:
     repository: str | None = None
     source: str = "github"
     handled: bool = True  # False: no handler wants it; stored as done, never queued
+    run_after: float | None = None  # a job scheduled for later (health probes); None: now
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def _add_many(conn: Connection, items: Sequence[NewDelivery]) -> set[str]:
             "repository": item.repository,
             "status": QUEUED if item.handled else DONE,
             "attempts": 0,
-            "run_after": now,
+            "run_after": item.run_after or now,
             "received_at": now,
             "finished_at": None if item.handled else now,
         }
@@ -149,13 +151,18 @@ LEASE_LAPSED = "the job's worker stopped renewing its lease (crashed, killed or 
 def _bury_lapsed(conn: Connection, now: float, max_attempts: int) -> None:
     """Dead-letter jobs whose lease lapsed on their last attempt: a delivery that kills
     its worker every time must not crash-loop the service."""
-    conn.execute(
-        update(deliveries)
+    buried = (
+        select(deliveries.c.id)
         .where(
             deliveries.c.status == RUNNING,
             deliveries.c.locked_until < now,
             deliveries.c.attempts >= max_attempts,
         )
+        .with_for_update(skip_locked=True)  # Postgres: never wait behind another claimer
+    )
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(buried.scalar_subquery()))
         .values(
             status=DEAD, last_error=LEASE_LAPSED, finished_at=now, locked_by=None, locked_until=None
         )
@@ -168,6 +175,8 @@ def _claim(
     """Lease due jobs: lapsed leases first (their worker died), then queued by `run_after`.
 
     Two index range scans, each with its own LIMIT, so a deep queue costs nothing extra.
+    On Postgres, `FOR UPDATE SKIP LOCKED` lets claimers in several processes pass each
+    other's rows by; SQLite ignores it (its claims are serialized by `BEGIN IMMEDIATE`).
     """
     if limit <= 0:
         return []
@@ -237,6 +246,7 @@ def _prune_batch(conn: Connection, cutoff: float) -> int:
             select(deliveries.c.id)
             .where(deliveries.c.status == DONE, deliveries.c.finished_at < cutoff)
             .limit(PRUNE_BATCH)
+            .with_for_update(skip_locked=True)  # another process may be pruning too
         ).scalars()
     )
     conn.execute(delete(delivery_payloads).where(delivery_payloads.c.id.in_(old)))
@@ -253,6 +263,36 @@ class DeliveryStore:
         An id already stored (a redelivery) is left as it is and not queued again.
         """
         return await self.db.transaction(_add_many, items)
+
+    async def schedule(
+        self,
+        job_id: str,
+        event: str,
+        data: dict[str, Any],
+        *,
+        repository: str,
+        installation_id: int | None,
+        at: float | None = None,
+    ) -> bool:
+        """Queue one of Deckhand's own jobs (a health probe, a status poll, a flush) to
+        run at `at`. The payload names the installation and repository as a GitHub event
+        does, so the job gets the same client and config. A deterministic `job_id` makes
+        scheduling idempotent: False when that job was already stored."""
+        payload = {
+            **data,
+            "installation": {"id": installation_id},
+            "repository": {"full_name": repository, **data.get("repository", {})},
+        }
+        job = NewDelivery(
+            id=job_id,
+            event=event,
+            payload=orjson.dumps(payload),
+            installation_id=installation_id,
+            repository=repository,
+            source="deckhand",
+            run_after=at,
+        )
+        return bool(await self.add_many([job]))
 
     async def settle_and_claim(
         self,

@@ -69,3 +69,152 @@ installation_repositories = Table(
     Column("repository_id", BigInteger),
     Index("ix_installation_repositories_repository", "repository"),
 )
+
+# The review bot's memory. review_heads: the newest commit asked for per pull request or
+# branch (an older run that sees a newer head stands down). review_check_runs: what each
+# check run reviewed, for its "Apply fixes" button. review_pull_requests: the summary
+# comment edited in place. review_reported: findings already commented on, per PR.
+review_heads = Table(
+    "review_heads",
+    metadata,
+    Column("repository", String(200), primary_key=True),
+    Column("run_key", String(300), primary_key=True),
+    Column("head_sha", String(40), nullable=False),
+    Column("requested_at", Float, nullable=False),
+)
+
+review_check_runs = Table(
+    "review_check_runs",
+    metadata,
+    Column("check_run_id", BigInteger, primary_key=True),
+    Column("delivery_id", String(100), nullable=False, index=True),
+    Column("repository", String(200), nullable=False),
+    Column("head_sha", String(40), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+review_pull_requests = Table(
+    "review_pull_requests",
+    metadata,
+    Column("repository", String(200), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("summary_comment_id", BigInteger),
+)
+
+review_reported = Table(
+    "review_reported",
+    metadata,
+    Column("repository", String(200), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("fingerprint", String(40), primary_key=True),
+)
+
+# One reply comment per command line, edited as the command goes on (a retried job edits
+# the same reply instead of posting a second one).
+command_replies = Table(
+    "command_replies",
+    metadata,
+    Column("comment_id", BigInteger, primary_key=True),
+    Column("line", Integer, primary_key=True),
+    Column("reply_id", BigInteger, nullable=False),
+)
+
+# Deployments made from comments (keyed by GitHub's deployment id), the state of each
+# environment (the deployment in flight, a sticky lock), and health watches in progress.
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("repository", String(200), nullable=False),
+    Column("environment", String(100), nullable=False),
+    Column("sha", String(40), nullable=False),
+    Column("ref", String(300)),
+    Column("actor", String(100), nullable=False),
+    Column("components", Text, nullable=False, default="[]"),
+    Column("rollback_of", BigInteger),
+    Column("forced", Integer, nullable=False, default=0),
+    Column("status", String(20), nullable=False),
+    Column("pull_number", Integer),
+    Column("command_key", String(100), unique=True),
+    Column("reason", Text),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_deployments_repository_environment", "repository", "environment", "created_at"),
+)
+
+environments = Table(
+    "environments",
+    metadata,
+    Column("repository", String(200), primary_key=True),
+    Column("environment", String(100), primary_key=True),
+    Column("in_flight", BigInteger),
+    Column("in_flight_since", Float),
+    Column("locked_by", String(100)),
+    Column("lock_reason", Text),
+    Column("locked_at", Float),
+)
+
+health_watches = Table(
+    "health_watches",
+    metadata,
+    Column("deployment_id", BigInteger, primary_key=True),
+    Column("repository", String(200), nullable=False),
+    Column("environment", String(100), nullable=False),
+    Column("installation_id", BigInteger, nullable=False),
+    Column("settings", Text, nullable=False),
+    Column("tally", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("ends_at", Float, nullable=False),
+)
+
+# Production alerts: one row per repository and alert fingerprint (`key`, the hash in the
+# issue's hidden marker). `state`: new → creating (claimed until `claimed_until`) → open
+# / closed. `count` adds up every occurrence; `base_count` is where the current issue's
+# share starts, `shown_count` what its occurrence comment says. alert_batches remembers
+# which alert jobs were counted, so a job that runs twice counts once.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("repository", String(200), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("environment", String(100), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("claimed_until", Float),
+    Column("issue_number", Integer),
+    Column("previous_issue", Integer),
+    Column("comment_id", BigInteger),
+    Column("count", Integer, nullable=False, default=0),
+    Column("base_count", Integer, nullable=False, default=0),
+    Column("shown_count", Integer, nullable=False, default=0),
+    Column("resolved", Integer, nullable=False, default=0),
+    Column("first_seen", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("flush_at", Float),
+    Column("triaged_issue", Integer),
+    Column("latest", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+alert_batches = Table(
+    "alert_batches",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("counted_at", Float, nullable=False),
+)
+
+# What a command sent through the HTTP API (`python -m app deploy ...`) answered, for
+# the caller who polls for it.
+api_results = Table(
+    "api_results",
+    metadata,
+    Column("job_id", String(100), primary_key=True),
+    Column("login", String(100), nullable=False),
+    Column("ok", Integer, nullable=False),
+    Column("reply", Text, nullable=False),
+    Column("finished_at", Float, nullable=False),
+)

@@ -1,7 +1,8 @@
 """The HTTP surface: webhook intake, health, metrics and the front page.
 
 Nothing here calls GitHub: requests are verified, persisted and answered; the work
-happens in the queue's workers.
+happens in the queue's workers. The one exception is the App registration callback
+(`setup.py`), which must exchange GitHub's code while the browser waits.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from aiohttp import web
 
 from app.config.settings import MAX_WEBHOOK_BYTES, Settings
 from app.service import Service
-from app.web import health, home, webhooks
+from app.setup.states import ManifestStates
+from app.web import alerts, api, deploy_callbacks, health, home, setup, webhooks
 from app.web.errors import error_middleware
 from app.web.keys import SERVICE
 
@@ -23,6 +25,7 @@ def create_app(settings: Settings, *, worker: bool = True) -> web.Application:
     )
     service = Service(settings, web=True, worker=worker)
     app[SERVICE] = service
+    app[setup.SETUP_STATES] = ManifestStates()
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await service.start()
@@ -31,6 +34,10 @@ def create_app(settings: Settings, *, worker: bool = True) -> web.Application:
 
     app.cleanup_ctx.append(lifecycle)
     app.add_routes(webhooks.routes)
+    app.add_routes(deploy_callbacks.routes)
+    app.add_routes(alerts.routes)
+    app.add_routes(api.routes)
     app.add_routes(health.routes)
     app.add_routes(home.routes)
+    app.add_routes(setup.routes)
     return app

@@ -105,11 +105,11 @@ async def test_wrong_method_is_404_and_a_violation(gh: FakeGitHub, http, app_key
 
 async def test_real_but_unvendored_operation_says_how_to_add_it(gh: FakeGitHub, http, app_keys):
     headers = await token_auth(http, gh, app_keys)
-    status, _, _ = await call(http, "GET", f"{gh.url}/repos/{REPO}/pulls", headers=headers)
+    status, _, _ = await call(http, "GET", f"{gh.url}/repos/{REPO}/releases", headers=headers)
     assert status == 404
     [violation] = gh.take_violations()
     assert violation.kind == "not_vendored"
-    assert "GET /repos/{owner}/{repo}/pulls" in violation.message
+    assert "GET /repos/{owner}/{repo}/releases" in violation.message
     assert "vendor.py" in violation.message
 
 

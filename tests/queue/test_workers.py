@@ -12,6 +12,7 @@ import pytest
 
 from app.queue.workers import backoff_delay
 from tests.support import plugins
+from tests.support.deckhand import database_url_for_test
 
 PLUGIN = "tests.support.plugins:router"
 
@@ -71,7 +72,7 @@ def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_dead_letters_are_listed_and_retried_from_the_cli(queue_deckhand, tmp_path) -> None:
-    database_url = f"sqlite:///{tmp_path}/deckhand.db"
+    database_url = database_url_for_test(tmp_path)
     _, _, delivery_id = await queue_deckhand.post("deckhand_test", {"mode": "fail_times", "n": 4})
     finished = await queue_deckhand.wait_finished([delivery_id])
     assert finished[delivery_id].status == "dead"

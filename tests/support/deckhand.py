@@ -18,6 +18,7 @@ import aiohttp
 
 from app.config.settings import Settings
 from app.store.deliveries import Delivery, DeliveryStore
+from tests.support import postgres
 
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 
@@ -26,9 +27,18 @@ def sign(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def database_url_for_test(tmp_path: Any) -> str:
+    """The test's database: a SQLite file in `tmp_path`, or with
+    `DECKHAND_TEST_DATABASE=postgres` a fresh Postgres database (tests/support/postgres.py)."""
+    if postgres.selected():
+        return postgres.database_for(str(tmp_path))
+    return f"sqlite:///{tmp_path}/deckhand.db"
+
+
 def make_settings(tmp_path: Any, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite:///{tmp_path}/deckhand.db",
+        "database_url": database_url_for_test(tmp_path),
+        "git_cache_dir": f"{tmp_path}/git",
         "github_webhook_secret": WEBHOOK_SECRET,
         "github_api_url": "http://127.0.0.1:9",
         "retry_base_seconds": 0.05,

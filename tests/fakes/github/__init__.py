@@ -7,6 +7,7 @@ OpenAPI description, authenticates like GitHub and answers with GitHub-shaped JS
 from .auth import encode_app_jwt
 from .errors import SECONDARY_RATE_LIMIT_MESSAGE, GitHubError
 from .faults import RecordedRequest, ScriptedRule
+from .payloads import Payloads
 from .server import AuthFailure, FakeGitHub
 from .state import (
     Account,
@@ -15,8 +16,11 @@ from .state import (
     Installation,
     IssueComment,
     IssuedToken,
+    PullRequest,
     RateLimit,
     Repository,
+    Review,
+    ReviewComment,
 )
 
 __all__ = [
@@ -30,9 +34,13 @@ __all__ = [
     "Installation",
     "IssueComment",
     "IssuedToken",
+    "Payloads",
+    "PullRequest",
     "RateLimit",
     "RecordedRequest",
     "Repository",
+    "Review",
+    "ReviewComment",
     "ScriptedRule",
     "encode_app_jwt",
 ]

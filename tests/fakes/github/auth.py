@@ -83,7 +83,41 @@ class InstallationIdentity:
         return self.token.installation_id
 
 
-Identity = AppIdentity | InstallationIdentity
+@dataclass(frozen=True, slots=True)
+class UserIdentity:
+    """The caller authenticated with a user's token (a `gh auth token`), for `GET /user`."""
+
+    login: str
+
+    @property
+    def rate_limit_key(self) -> int | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class AnonymousIdentity:
+    """No credentials: the few operations GitHub serves without any (the manifest flow)."""
+
+    @property
+    def rate_limit_key(self) -> int | None:
+        return None
+
+
+Identity = AppIdentity | InstallationIdentity | UserIdentity | AnonymousIdentity
+
+# Operations that take no Authorization at all (a temporary code is the credential).
+NO_AUTH_PATHS: Final = frozenset({"/app-manifests/{code}/conversions"})
+
+
+def verify_user_token(header: str | None, *, user_tokens: dict[str, str]) -> UserIdentity:
+    """Check an ``Authorization`` header carrying a user token seeded with add_user_token."""
+    parts = split_authorization(header)
+    if parts is None:
+        raise AuthError(REQUIRES_AUTH, reason="no Authorization header")
+    login = user_tokens.get(parts[1])
+    if parts[0] not in ("token", "bearer") or login is None:
+        raise AuthError(BAD_CREDENTIALS, reason="not a user token this fake issued")
+    return UserIdentity(login)
 
 
 def requires_jwt(path_template: str) -> bool:

@@ -10,6 +10,8 @@ then add a function here decorated with ``@handles("<operationId>")``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,11 +22,23 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from ..openapi.validator import Operation, Violation
-from .auth import AppIdentity, Identity, InstallationIdentity
+from .auth import AppIdentity, Identity, InstallationIdentity, UserIdentity
 from .errors import NOT_ACCESSIBLE_MESSAGE, GitHubError
 from .faults import RecordedRequest
 from .shapes import Shapes
-from .state import LEVELS, CheckRun, IssueComment, Reaction, Repository, iso
+from .state import (
+    LEVELS,
+    CheckRun,
+    Deployment,
+    Issue,
+    IssueComment,
+    PullRequest,
+    Reaction,
+    Repository,
+    Review,
+    ReviewComment,
+    iso,
+)
 
 if TYPE_CHECKING:
     from .server import FakeGitHub
@@ -32,6 +46,15 @@ if TYPE_CHECKING:
 MAX_INLINE_CONTENT = 1024 * 1024  # the Contents API inlines files up to 1 MB
 MAX_CONTENT = 100 * 1024 * 1024
 _SHA = re.compile(r"[0-9a-f]{40}")
+MAX_ANNOTATIONS = 50  # per create/update request; they accumulate across updates
+MAX_ACTIONS = 3
+ACTION_LIMITS = {"label": 20, "description": 40, "identifier": 20}
+MAX_PR_FILES = 3000
+REVIEW_STATES = {
+    "APPROVE": "APPROVED",
+    "REQUEST_CHANGES": "CHANGES_REQUESTED",
+    "COMMENT": "COMMENTED",
+}
 
 
 @dataclass
@@ -123,6 +146,18 @@ class Context:
             headers={"x-accepted-github-permissions": accepted},
         )
 
+    def org_permission(self, org: str, permission: str, level: str = "read") -> None:
+        """Check an organization endpoint: the token's installation must be on ``org``
+        (otherwise "Not Found") and hold ``permission:level`` (otherwise 403)."""
+        if not isinstance(self.identity, InstallationIdentity):
+            raise self.not_found()
+        token = self.identity.token
+        inst = self.gh.installations.get(token.installation_id)
+        if inst is None or inst.account.login.lower() != org.lower():
+            raise self.not_found()
+        if LEVELS.get(token.permissions.get(permission, ""), 0) < LEVELS[level]:
+            raise self.not_accessible(f"{permission}={level}")
+
     def issue_repo(self, issue_number: int, level: str) -> Repository:
         """Repository for an issue endpoint: issues, or pull_requests for a PR."""
         repo = self.repo(("issues", "pull_requests"), level)
@@ -183,12 +218,34 @@ async def list_installations(ctx: Context) -> Reply:
     return Reply(page, headers=headers)
 
 
+@handles("apps/create-from-manifest")
+async def create_app_from_manifest(ctx: Context) -> Reply:
+    """The manifest flow's code exchange (no auth; each code works once): see manifests.py."""
+    created = ctx.gh.manifests.convert(ctx.path_params["code"])
+    if created is None:
+        raise ctx.not_found()
+    return Reply(ctx.gh.manifests.shape(created), status=201)
+
+
 @handles("apps/get-installation")
 async def get_installation(ctx: Context) -> Reply:
     inst = ctx.gh.installations.get(ctx.path_params["installation_id"])
     if inst is None:
         raise ctx.not_found()
     return Reply(ctx.shapes.installation(inst))
+
+
+@handles("apps/get-repo-installation")
+async def get_repo_installation(ctx: Context) -> Reply:
+    """The installation that covers a repository (JWT only, like GitHub)."""
+    if not isinstance(ctx.identity, AppIdentity):
+        raise GitHubError(401, "A JSON web token could not be decoded")
+    repo = ctx.gh.repo(f"{ctx.path_params['owner']}/{ctx.path_params['repo']}")
+    if repo is not None:
+        for inst in sorted(ctx.gh.installations.values(), key=lambda i: i.id):
+            if any(r is repo for r in ctx.gh.installation_repos(inst)):
+                return Reply(ctx.shapes.installation(inst))
+    raise ctx.not_found()
 
 
 @handles("apps/create-installation-access-token")
@@ -291,16 +348,14 @@ async def get_content(ctx: Context) -> Reply:
     repo = ctx.repo("contents")
     ref = ctx.query.get("ref") or repo.default_branch
     path = str(ctx.path_params["path"]).strip("/")
-    files = repo.files.get(ref)
-    if files is None:
-        raise GitHubError(
-            404, f"No commit found for the ref {ref}", documentation_url=ctx.op.documentation_url
-        )
+    if repo.git is not None:
+        data, children = _git_content(ctx, repo, ref, path)
+    else:
+        data, children = _seeded_content(ctx, repo, ref, path)
     accept = ctx.request.headers.get("Accept", "")
     raw_wanted = ".raw" in accept
     object_wanted = ".object" in accept
 
-    data = files.get(path)
     if data is not None:
         if len(data) > MAX_CONTENT:
             raise GitHubError(403, "This API returns blobs up to 100 MB in size.")
@@ -326,12 +381,6 @@ async def get_content(ctx: Context) -> Reply:
         media = "application/vnd.github.object" if object_wanted else "application/json"
         return Reply(body, media_type=media)
 
-    prefix = f"{path}/" if path else ""
-    children: dict[str, bytes | None] = {}
-    for file_path, file_data in files.items():
-        if file_path.startswith(prefix):
-            head, sep, _ = file_path[len(prefix) :].partition("/")
-            children[prefix + head] = None if sep else file_data
     if not children:
         raise ctx.not_found()
     if raw_wanted:
@@ -342,6 +391,47 @@ async def get_content(ctx: Context) -> Reply:
         tree["entries"] = entries
         return Reply(tree, media_type="application/vnd.github.object")
     return Reply(entries)
+
+
+def _no_commit(ctx: Context, ref: str) -> GitHubError:
+    return GitHubError(
+        404, f"No commit found for the ref {ref}", documentation_url=ctx.op.documentation_url
+    )
+
+
+def _seeded_content(
+    ctx: Context, repo: Repository, ref: str, path: str
+) -> tuple[bytes | None, dict[str, bytes | None]]:
+    """(file data, directory children) of ``path`` in a repository seeded with add_file."""
+    files = repo.files.get(ref)
+    if files is None:
+        raise _no_commit(ctx, ref)
+    data = files.get(path)
+    prefix = f"{path}/" if path else ""
+    children: dict[str, bytes | None] = {}
+    if data is None:
+        for file_path, file_data in files.items():
+            if file_path.startswith(prefix):
+                head, sep, _ = file_path[len(prefix) :].partition("/")
+                children[prefix + head] = None if sep else file_data
+    return data, children
+
+
+def _git_content(
+    ctx: Context, repo: Repository, ref: str, path: str
+) -> tuple[bytes | None, dict[str, bytes | None]]:
+    """(file data, directory children) of ``path`` at ``ref``, read from git."""
+    assert repo.git is not None
+    sha = repo.git.resolve(ref)
+    if sha is None:
+        raise _no_commit(ctx, ref)
+    kind = repo.git.object_type(f"{sha}:{path}") if path else "tree"
+    if kind == "blob":
+        return repo.git.show(sha, path), {}
+    children: dict[str, bytes | None] = {}
+    for entry_kind, entry_path, _ in repo.git.tree_entries(sha, path) or []:
+        children[entry_path] = repo.git.show(sha, entry_path) if entry_kind == "file" else None
+    return None, children
 
 
 @handles("repos/get-collaborator-permission-level")
@@ -441,6 +531,296 @@ async def create_comment_reaction(ctx: Context) -> Reply:
     return Reply(ctx.shapes.reaction(reaction), status=201)
 
 
+@handles("reactions/list-for-issue-comment")
+async def list_comment_reactions(ctx: Context) -> Reply:
+    comment = _comment(ctx, "read")
+    reactions = list(comment.reactions)
+    if "content" in ctx.query:
+        reactions = [r for r in reactions if r.content == ctx.query["content"]]
+    page, headers = ctx.paginate(reactions)
+    return Reply([ctx.shapes.reaction(r) for r in page], headers=headers)
+
+
+# ============================================================================= issues
+@handles("issues/create")
+async def create_issue(ctx: Context) -> Reply:
+    repo = ctx.repo("issues", "write")
+    body = ctx.body
+    title = str(body["title"])
+    if not title.strip():
+        raise ctx.violation("Validation Failed: title can't be blank")
+    text = body.get("body")
+    if text is not None and len(text) > 65536:
+        raise ctx.violation("Body is too long (maximum is 65536 characters)")
+    labels: list[str] = []
+    for label in body.get("labels") or []:
+        name = label if isinstance(label, str) else label.get("name")
+        if name and name not in labels:
+            labels.append(str(name))
+    logins = list(body.get("assignees") or [])
+    if body.get("assignee"):
+        logins.insert(0, body["assignee"])
+    assignees = []
+    for login in logins:
+        account = ctx.gh.account(login)
+        if account is not None and account not in assignees:  # unknown ones are dropped
+            assignees.append(account)
+    now = ctx.gh.clock()
+    number = max([0, *repo.issues], default=0) + 1
+    issue = Issue(
+        number,
+        title,
+        ctx.gh.app.bot,
+        body=text,
+        labels=labels,
+        assignees=assignees,
+        id=ctx.gh.next_id(3_000_000_000),
+        created_at=now,
+        updated_at=now,
+        via_app=True,
+    )
+    repo.issues[number] = issue
+    shown = ctx.shapes.issue(repo, issue)
+    return Reply(shown, status=201, headers={"Location": shown["url"]})
+
+
+@handles("issues/get")
+async def get_issue(ctx: Context) -> Reply:
+    number = ctx.path_params["issue_number"]
+    repo = ctx.issue_repo(number, "read")
+    return Reply(ctx.shapes.issue(repo, repo.issues[number]))
+
+
+def _label_names(given: Any) -> list[str]:
+    names: list[str] = []
+    for label in given or []:
+        name = label if isinstance(label, str) else (label or {}).get("name")
+        if name and str(name) not in names:
+            names.append(str(name))
+    return names
+
+
+@handles("issues/update")
+async def update_issue(ctx: Context) -> Reply:
+    """Title, body, state (closing stamps ``closed_at``), labels (replaced) and assignees."""
+    number = ctx.path_params["issue_number"]
+    repo = ctx.issue_repo(number, "write")
+    issue = repo.issues[number]
+    body = ctx.body
+    if "title" in body and body["title"] is not None:
+        if not str(body["title"]).strip():
+            raise ctx.violation("Validation Failed: title can't be blank")
+        issue.title = str(body["title"])
+    if "body" in body:
+        text = body["body"]
+        if text is not None and len(text) > 65536:
+            raise ctx.violation("Body is too long (maximum is 65536 characters)")
+        issue.body = text
+    state = body.get("state")
+    if state == "closed" and issue.state != "closed":
+        issue.state, issue.closed_at = "closed", ctx.gh.clock()
+    elif state == "open" and issue.state != "open":
+        issue.state, issue.closed_at = "open", None
+    if "labels" in body:
+        issue.labels = _label_names(body["labels"])
+    if "assignees" in body:
+        accounts = [ctx.gh.account(login) for login in body["assignees"] or []]
+        issue.assignees = [a for a in accounts if a is not None]
+    issue.updated_at = ctx.gh.clock()
+    return Reply(ctx.shapes.issue(repo, issue))
+
+
+@handles("issues/list-for-repo")
+async def list_repo_issues(ctx: Context) -> Reply:
+    """Issues and pull requests, newest first by default; ``state``, ``creator``,
+    ``labels``, ``sort`` (created/updated) and ``direction`` filters."""
+    repo = ctx.repo(("issues", "pull_requests"), "read")
+    state = ctx.query.get("state", "open")
+    items = [i for i in repo.issues.values() if state == "all" or i.state == state]
+    if "creator" in ctx.query:
+        items = [i for i in items if i.user.login.lower() == ctx.query["creator"].lower()]
+    if ctx.query.get("labels"):
+        wanted = set(ctx.query["labels"].split(","))
+        items = [i for i in items if wanted <= set(i.labels)]
+    key = "updated_at" if ctx.query.get("sort") == "updated" else "created_at"
+    reverse = ctx.query.get("direction", "desc") == "desc"
+    items.sort(key=lambda i: (getattr(i, key), i.number), reverse=reverse)
+    page, headers = ctx.paginate(items)
+    return Reply([ctx.shapes.issue(repo, i) for i in page], headers=headers)
+
+
+@handles("issues/add-labels")
+async def add_issue_labels(ctx: Context) -> Reply:
+    number = ctx.path_params["issue_number"]
+    repo = ctx.issue_repo(number, "write")
+    issue = repo.issues[number]
+    body = ctx.body
+    given = body.get("labels") if isinstance(body, dict) else body
+    for name in _label_names(given):
+        if name not in issue.labels:
+            issue.labels.append(name)
+    issue.updated_at = ctx.gh.clock()
+    return Reply([ctx.shapes.label(repo, name) for name in issue.labels])
+
+
+# ======================================================================= deployments
+_SUCCESSFUL = ("success", "neutral", "skipped")
+
+
+def _deploy_sha(ctx: Context, repo: Repository, ref: str) -> str:
+    """The commit a deployment of ``ref`` (sha, branch or tag) points at."""
+    sha: str | None = None
+    if repo.git is not None:
+        sha = repo.git.resolve(ref)
+    elif _SHA.fullmatch(ref):
+        sha = ref
+    elif ref in repo.files or ref == repo.default_branch:  # seeded without git
+        sha = hashlib.sha1(f"{repo.id}:{ref}".encode(), usedforsecurity=False).hexdigest()
+    if sha is None:
+        raise GitHubError(
+            422, f"No ref found for: {ref}", documentation_url=ctx.op.documentation_url
+        )
+    return sha
+
+
+def _check_contexts(ctx: Context, repo: Repository, sha: str, ref: str, required: Any) -> None:
+    """GitHub's commit status verification before creating a deployment (409 if any
+    required context is not successful). Contexts are the check runs on ``sha``."""
+    latest: dict[str, CheckRun] = {}
+    for run in ctx.gh.check_runs.values():
+        if run.repo is repo and run.head_sha == sha:
+            if run.name not in latest or run.id > latest[run.name].id:
+                latest[run.name] = run
+
+    def state_of(run: CheckRun | None) -> str:
+        if run is None:
+            return "missing"
+        if run.status != "completed":
+            return "pending"
+        return "success" if run.conclusion in _SUCCESSFUL else str(run.conclusion)
+
+    names = list(required) if required is not None else sorted(latest)
+    contexts = [{"context": n, "state": state_of(latest.get(n))} for n in names]
+    if all(c["state"] == "success" for c in contexts):
+        return
+    raise GitHubError(
+        409,
+        f"Conflict: Commit status checks failed for {ref}.",
+        errors=[
+            {
+                "contexts": contexts,
+                "resource": "Deployment",
+                "field": "required_contexts",
+                "code": "invalid",
+            }
+        ],
+        documentation_url=ctx.op.documentation_url,
+    )
+
+
+def _deployment(ctx: Context, level: str) -> Deployment:
+    repo = ctx.repo("deployments", level)
+    deployment = ctx.gh.deployments.get(ctx.path_params["deployment_id"])
+    if deployment is None or deployment.repo is not repo:
+        raise ctx.not_found()
+    return deployment
+
+
+@handles("repos/create-deployment")
+async def create_deployment(ctx: Context) -> Reply:
+    repo = ctx.repo("deployments", "write")
+    body = ctx.body
+    ref = str(body["ref"])
+    sha = _deploy_sha(ctx, repo, ref)
+    required = body.get("required_contexts")
+    if required is None or required:
+        _check_contexts(ctx, repo, sha, ref, required)
+    # auto_merge (default true) would merge the default branch into a ref behind it
+    # (202 "Auto-merged ..."); the fake accepts it and deploys the ref as it is.
+    payload = body.get("payload", {})
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload) if payload.strip() else {}
+        except ValueError:
+            raise ctx.violation("payload is not valid JSON") from None
+        if not isinstance(payload, dict):
+            raise ctx.violation("payload must be a JSON object")
+    environment = body.get("environment") or "production"
+    deployment = ctx.gh.add_deployment(
+        repo.full_name,
+        sha,
+        ref=ref,
+        environment=environment,
+        task=body.get("task") or "deploy",
+        description=body.get("description"),
+        payload=payload,
+        production_environment=body.get("production_environment"),
+        transient_environment=bool(body.get("transient_environment", False)),
+        via_app=True,
+    )
+    shown = ctx.shapes.deployment(deployment)
+    return Reply(shown, status=201, headers={"Location": shown["url"]})
+
+
+@handles("repos/list-deployments")
+async def list_deployments(ctx: Context) -> Reply:
+    repo = ctx.repo("deployments", "read")
+    found = ctx.gh.deployments_in(repo.full_name)
+    for key in ("sha", "ref", "task", "environment"):
+        if ctx.query.get(key) is not None:
+            found = [d for d in found if getattr(d, key) == ctx.query[key]]
+    found.reverse()  # newest first
+    page, headers = ctx.paginate(found)
+    return Reply([ctx.shapes.deployment(d) for d in page], headers=headers)
+
+
+@handles("repos/get-deployment")
+async def get_deployment(ctx: Context) -> Reply:
+    return Reply(ctx.shapes.deployment(_deployment(ctx, "read")))
+
+
+@handles("repos/create-deployment-status")
+async def create_deployment_status(ctx: Context) -> Reply:
+    deployment = _deployment(ctx, "write")
+    body = ctx.body
+    description = body.get("description") or ""
+    if len(description) > 140:
+        raise ctx.violation("description is too long (maximum is 140 characters)")
+    status = ctx.gh.add_deployment_status(
+        deployment.id,
+        body["state"],
+        creator=ctx.gh.app.bot,
+        description=description,
+        log_url=body.get("log_url") or body.get("target_url"),
+        environment_url=body.get("environment_url"),
+        environment=body.get("environment"),
+        auto_inactive=body.get("auto_inactive", True),
+        via_app=True,
+    )
+    shown = ctx.shapes.deployment_status(deployment, status)
+    return Reply(shown, status=201, headers={"Location": shown["url"]})
+
+
+@handles("repos/list-deployment-statuses")
+async def list_deployment_statuses(ctx: Context) -> Reply:
+    deployment = _deployment(ctx, "read")
+    newest_first = list(reversed(deployment.statuses))
+    page, headers = ctx.paginate(newest_first)
+    return Reply([ctx.shapes.deployment_status(deployment, s) for s in page], headers=headers)
+
+
+# ============================================================================= teams
+@handles("teams/get-membership-for-user-in-org")
+async def get_team_membership(ctx: Context) -> Reply:
+    org = str(ctx.path_params["org"])
+    ctx.org_permission(org, "members", "read")
+    team = ctx.gh.team(org, str(ctx.path_params["team_slug"]))
+    login = str(ctx.path_params["username"])
+    if team is None or login.lower() not in team.members:
+        raise ctx.not_found()
+    return Reply(ctx.shapes.team_membership(team, login))
+
+
 # ========================================================================= check runs
 def _apply_check_run_fields(ctx: Context, run: CheckRun, body: dict[str, Any]) -> None:
     now = ctx.gh.clock()
@@ -466,6 +846,32 @@ def _apply_check_run_fields(ctx: Context, run: CheckRun, body: dict[str, Any]) -
     elif status:
         run.status = status
     output = body.get("output")
+    annotations = (output or {}).get("annotations") or []
+    if len(annotations) > MAX_ANNOTATIONS:
+        raise ctx.violation(
+            f"Invalid request.\n\nOnly {MAX_ANNOTATIONS} annotations are allowed per request "
+            f"(got {len(annotations)}); send the rest with further updates."
+        )
+    for annotation in annotations:
+        if annotation.get("start_line", 0) > annotation.get("end_line", 0):
+            raise ctx.violation("Invalid request.\n\nstart_line must be <= end_line.")
+        same_line = annotation.get("start_line") == annotation.get("end_line")
+        if not same_line and ("start_column" in annotation or "end_column" in annotation):
+            raise ctx.violation(
+                "Invalid request.\n\nstart_column and end_column may only be used when "
+                "start_line and end_line are the same."
+            )
+    actions = body.get("actions")
+    if actions is not None:
+        if len(actions) > MAX_ACTIONS:
+            raise ctx.violation(f"Invalid request.\n\nOnly {MAX_ACTIONS} actions are allowed.")
+        for action in actions:
+            for key, limit in ACTION_LIMITS.items():
+                if len(str(action.get(key, ""))) > limit:
+                    raise ctx.violation(
+                        f"Invalid request.\n\nactions.{key} is too long "
+                        f"(maximum is {limit} characters)."
+                    )
     if output:
         for key in ("title", "summary", "text"):
             if key in output:
@@ -504,7 +910,338 @@ async def update_check_run(ctx: Context) -> Reply:
     return Reply(ctx.shapes.check_run(run))
 
 
+def _run(ctx: Context) -> CheckRun:
+    repo = ctx.repo("checks", "read")
+    run = ctx.gh.check_runs.get(ctx.path_params["check_run_id"])
+    if run is None or run.repo is not repo:
+        raise ctx.not_found()
+    return run
+
+
+@handles("checks/get")
+async def get_check_run(ctx: Context) -> Reply:
+    return Reply(ctx.shapes.check_run(_run(ctx)))
+
+
+@handles("checks/list-annotations")
+async def list_annotations(ctx: Context) -> Reply:
+    run = _run(ctx)
+    page, headers = ctx.paginate(run.annotations)
+    return Reply([ctx.shapes.annotation(run, a) for a in page], headers=headers)
+
+
+def _resolve_commit(ctx: Context, repo: Repository, ref: str) -> str:
+    """A ref (sha, branch, tag) -> commit sha, like GitHub's ``{ref}`` path parameters."""
+    if repo.git is not None:
+        sha = repo.git.resolve(ref)
+        if sha is not None:
+            return sha
+    elif _SHA.fullmatch(ref):
+        return ref
+    raise GitHubError(
+        422, f"No commit found for SHA: {ref}", documentation_url=ctx.op.documentation_url
+    )
+
+
+@handles("checks/list-for-ref")
+async def list_check_runs_for_ref(ctx: Context) -> Reply:
+    repo = ctx.repo("checks", "read")
+    sha = _resolve_commit(ctx, repo, str(ctx.path_params["ref"]))
+    runs = [r for r in ctx.gh.check_runs.values() if r.repo is repo and r.head_sha == sha]
+    if "check_name" in ctx.query:
+        runs = [r for r in runs if r.name == ctx.query["check_name"]]
+    if "status" in ctx.query:
+        runs = [r for r in runs if r.status == ctx.query["status"]]
+    if "app_id" in ctx.query and int(ctx.query["app_id"]) != ctx.gh.app.id:
+        runs = []
+    if ctx.query.get("filter", "latest") == "latest":
+        latest: dict[str, CheckRun] = {}
+        for run in runs:
+            if run.name not in latest or run.id > latest[run.name].id:
+                latest[run.name] = run
+        runs = list(latest.values())
+    runs.sort(key=lambda r: r.id, reverse=True)
+    page, headers = ctx.paginate(runs)
+    return Reply(
+        {"total_count": len(runs), "check_runs": [ctx.shapes.check_run(r) for r in page]},
+        headers=headers,
+    )
+
+
+# ===================================================================== pull requests
+def _pull(ctx: Context, level: str = "read") -> PullRequest:
+    repo = ctx.repo("pull_requests", level)
+    pr = repo.pulls.get(ctx.path_params["pull_number"])
+    if pr is None:
+        raise ctx.not_found()
+    return pr
+
+
+def _sort_pulls(ctx: Context, pulls: list[PullRequest], default_sort: str) -> list[PullRequest]:
+    sort = ctx.query.get("sort", default_sort)
+    direction = ctx.query.get("direction", "desc" if sort == "created" else "asc")
+    key: Callable[[PullRequest], Any] = {
+        "created": lambda p: (p.created_at, p.number),
+        "updated": lambda p: (p.updated_at, p.number),
+        "popularity": lambda p: (len(ctx.gh.comments_on(p.repo.full_name, p.number)), p.number),
+        "long-running": lambda p: (p.created_at, p.number),
+    }.get(sort, lambda p: (p.created_at, p.number))
+    return sorted(pulls, key=key, reverse=direction == "desc")
+
+
+@handles("pulls/list")
+async def list_pulls(ctx: Context) -> Reply:
+    repo = ctx.repo("pull_requests", "read")
+    state = ctx.query.get("state", "open")
+    pulls = [p for p in repo.pulls.values() if state == "all" or p.state == state]
+    if "head" in ctx.query:
+        owner, _, branch = str(ctx.query["head"]).partition(":")
+        if not branch:  # GitHub needs "user:ref-name"; without it nothing matches
+            pulls = []
+        pulls = [
+            p
+            for p in pulls
+            if p.head_repo.owner.login.lower() == owner.lower() and p.head_ref == branch
+        ]
+    if "base" in ctx.query:
+        pulls = [p for p in pulls if p.base_ref == ctx.query["base"]]
+    page, headers = ctx.paginate(_sort_pulls(ctx, pulls, "created"))
+    return Reply([ctx.shapes.pull_request(p) for p in page], headers=headers)
+
+
+@handles("pulls/get")
+async def get_pull(ctx: Context) -> Reply:
+    return Reply(ctx.shapes.pull_request(_pull(ctx), full=True))
+
+
+@handles("repos/list-pull-requests-associated-with-commit")
+async def list_pulls_for_commit(ctx: Context) -> Reply:
+    repo = ctx.repo(("pull_requests", "contents"), "read")
+    sha = str(ctx.path_params["commit_sha"])
+    found = []
+    if repo.git is not None and (resolved := repo.git.resolve(sha)) is not None:
+        for pr in repo.pulls.values():
+            commits = repo.git.rev_list(pr.head_sha, f"^{pr.merge_base()}")
+            if resolved in commits:
+                found.append(pr)
+    found = _sort_pulls(ctx, found, "created")
+    page, headers = ctx.paginate(found)
+    return Reply([ctx.shapes.pull_request(p) for p in page], headers=headers)
+
+
+@handles("pulls/list-files")
+async def list_pull_files(ctx: Context) -> Reply:
+    pr = _pull(ctx)
+    assert pr.repo.git is not None
+    head = pr.head_sha
+    changes = pr.repo.git.diff_files(pr.merge_base(), head)[:MAX_PR_FILES]
+    page, headers = ctx.paginate(changes)
+    return Reply([ctx.shapes.diff_entry(pr.repo, c, head) for c in page], headers=headers)
+
+
+_HUNK = re.compile(r"@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+@dataclass
+class _Hunk:
+    start: int  # position of the "@@" header
+    lines: dict[tuple[str, int], int] = field(default_factory=dict)  # (side, n) -> position
+    text: list[str] = field(default_factory=list)
+
+
+def _hunks(patch: str) -> list[_Hunk]:
+    """Parse a file's patch: which (side, line) pairs each hunk shows, and positions."""
+    hunks: list[_Hunk] = []
+    old = new = 0
+    for position, line in enumerate(patch.split("\n")):
+        match = _HUNK.match(line)
+        if match:
+            old, new = int(match[1]), int(match[2])
+            hunks.append(_Hunk(start=position, text=[line]))
+            continue
+        if not hunks or line.startswith("\\"):
+            continue
+        hunk = hunks[-1]
+        hunk.text.append(line)
+        if line.startswith("-"):
+            hunk.lines[("LEFT", old)] = position
+            old += 1
+        elif line.startswith("+"):
+            hunk.lines[("RIGHT", new)] = position
+            new += 1
+        else:
+            hunk.lines[("LEFT", old)] = position
+            hunk.lines[("RIGHT", new)] = position
+            old += 1
+            new += 1
+    return hunks
+
+
+def _review_error(ctx: Context, message: str, field_name: str = "line") -> GitHubError:
+    ctx.gh.record_violation(
+        Violation("semantic", f"{ctx.op.key} ({ctx.op.operation_id}): {message}", 422),
+        ctx.record,
+    )
+    return GitHubError(
+        422,
+        "Validation Failed",
+        errors=[
+            {
+                "resource": "PullRequestReviewComment",
+                "code": "custom",
+                "field": f"pull_request_review_thread.{field_name}",
+                "message": message,
+            }
+        ],
+        documentation_url=ctx.op.documentation_url,
+    )
+
+
+@handles("pulls/create-review")
+async def create_review(ctx: Context) -> Reply:
+    pr = _pull(ctx, "write")
+    repo = pr.repo
+    assert repo.git is not None
+    body = ctx.body if isinstance(ctx.body, dict) else {}
+    event = body.get("event")
+    text = body.get("body") or ""
+    bot = ctx.gh.app.bot
+    if event in ("APPROVE", "REQUEST_CHANGES") and pr.user is bot:
+        verb = "approve" if event == "APPROVE" else "request changes on"
+        raise ctx.violation(f"Unprocessable Entity: Can not {verb} your own pull request")
+    if event == "REQUEST_CHANGES" and not text:
+        raise ctx.violation("Unprocessable Entity: Body is required when requesting changes")
+    if event == "COMMENT" and not text and not body.get("comments"):
+        raise ctx.violation("Unprocessable Entity: Body is required for a COMMENT review")
+    if pr.state == "closed" and event in ("APPROVE", "REQUEST_CHANGES"):
+        raise ctx.violation("Unprocessable Entity: Can not review a closed pull request")
+    if any(r.user is bot and r.state == "PENDING" for r in pr.reviews) and event is None:
+        raise ctx.violation("Unprocessable Entity: User can only have one pending review")
+    head = pr.head_sha
+    commit_id = body.get("commit_id") or head
+    resolved = repo.git.resolve(commit_id) if _SHA.fullmatch(commit_id) else None
+    if resolved is None:
+        raise ctx.violation(f"Unprocessable Entity: No commit found for SHA: {commit_id}")
+    now = ctx.gh.clock()
+    state = REVIEW_STATES.get(event or "", "PENDING")
+    review = Review(
+        id=ctx.gh.next_id(80_000_000),
+        pull=pr,
+        user=bot,
+        body=text,
+        state=state,
+        commit_id=commit_id,
+        submitted_at=None if state == "PENDING" else now,
+    )
+    comments: list[ReviewComment] = []
+    base = pr.merge_base()
+    patches: dict[str, str | None] = {
+        c.filename: c.patch for c in repo.git.diff_files(base, commit_id)
+    }
+    for item in body.get("comments") or []:
+        path = item["path"]
+        if path not in patches:
+            raise _review_error(ctx, "Path could not be resolved", "path")
+        hunks = _hunks(patches[path] or "")
+        line, position = item.get("line"), item.get("position")
+        side = item.get("side", "RIGHT")
+        if side not in ("LEFT", "RIGHT"):
+            raise _review_error(ctx, f"side must be LEFT or RIGHT, not {side!r}", "side")
+        start_line, start_side = item.get("start_line"), item.get("start_side")
+        if line is None and position is None:
+            raise _review_error(ctx, "Pull request review thread line must be part of the diff")
+        if line is None:
+            assert position is not None
+            found = next(((h, k) for h in hunks for k, v in h.lines.items() if v == position), None)
+            if found is None:
+                raise _review_error(
+                    ctx, "Pull request review thread position is invalid", "position"
+                )
+            hunk, (side, line) = found
+        else:
+            hunk_or_none = next((h for h in hunks if (side, line) in h.lines), None)
+            if hunk_or_none is None:
+                raise _review_error(ctx, "Pull request review thread line must be part of the diff")
+            hunk = hunk_or_none
+            position = hunk.lines[(side, line)]
+        if start_line is not None:
+            start_side = start_side or side
+            if start_line >= line and start_side == side:
+                raise _review_error(
+                    ctx,
+                    "Pull request review thread start_line must precede the end line",
+                    "start_line",
+                )
+            if (start_side, start_line) not in hunk.lines:
+                raise _review_error(
+                    ctx,
+                    "Pull request review thread start line must be part of the same hunk "
+                    "as the line.",
+                    "start_line",
+                )
+        diff_hunk = "\n".join(hunk.text[: position - hunk.start + 1])
+        comments.append(
+            ReviewComment(
+                id=ctx.gh.next_id(90_000_000),
+                review=review,
+                path=path,
+                body=item["body"],
+                commit_id=commit_id,
+                line=line,
+                side=side,
+                start_line=start_line,
+                start_side=start_side if start_line is not None else None,
+                diff_hunk=diff_hunk,
+                position=position,
+                user=bot,
+                created_at=now,
+            )
+        )
+    pr.reviews.append(review)
+    pr.review_comments.extend(comments)
+    pr.updated_at = now
+    return Reply(ctx.shapes.review(review))
+
+
+@handles("pulls/list-reviews")
+async def list_reviews(ctx: Context) -> Reply:
+    pr = _pull(ctx)
+    visible = [r for r in pr.reviews if r.state != "PENDING" or r.user is ctx.gh.app.bot]
+    page, headers = ctx.paginate(visible)
+    return Reply([ctx.shapes.review(r) for r in page], headers=headers)
+
+
+@handles("pulls/list-review-comments")
+async def list_review_comments(ctx: Context) -> Reply:
+    pr = _pull(ctx)
+    comments = [c for c in pr.review_comments if c.review.state != "PENDING"]
+    if "since" in ctx.query:
+        since = _parse_iso(ctx.query["since"])
+        comments = [c for c in comments if c.created_at >= since]
+    reverse = ctx.query.get("direction", "asc") == "desc"
+    comments.sort(key=lambda c: (c.created_at, c.id), reverse=reverse)
+    page, headers = ctx.paginate(comments)
+    return Reply([ctx.shapes.review_comment(c) for c in page], headers=headers)
+
+
+@handles("repos/get-commit")
+async def get_commit(ctx: Context) -> Reply:
+    repo = ctx.repo("contents", "read")
+    if repo.git is None:
+        raise ctx.not_found()
+    sha = _resolve_commit(ctx, repo, str(ctx.path_params["ref"]))
+    return Reply(ctx.shapes.commit(repo, sha))
+
+
 # ============================================================================ users
+@handles("users/get-authenticated")
+async def get_authenticated_user(ctx: Context) -> Reply:
+    assert isinstance(ctx.identity, UserIdentity)
+    account = ctx.gh.account(ctx.identity.login)
+    assert account is not None
+    return Reply(ctx.shapes.public_user(account))
+
+
 @handles("users/get-by-username")
 async def get_user(ctx: Context) -> Reply:
     user = ctx.gh.account(ctx.path_params["username"])
@@ -515,7 +1252,7 @@ async def get_user(ctx: Context) -> Reply:
 
 @handles("rate-limit/get")
 async def get_rate_limit(ctx: Context) -> Reply:
-    key = None if isinstance(ctx.identity, AppIdentity) else ctx.identity.installation_id
+    key = ctx.identity.installation_id if isinstance(ctx.identity, InstallationIdentity) else None
     return Reply(ctx.shapes.rate_limit_overview(ctx.gh.rate_limit_for(key)))
 
 

@@ -43,6 +43,8 @@ from ..openapi.validator import (
     default_validator,
 )
 from .auth import (
+    NO_AUTH_PATHS,
+    AnonymousIdentity,
     AppIdentity,
     AuthError,
     Identity,
@@ -50,6 +52,7 @@ from .auth import (
     requires_jwt,
     verify_app_jwt,
     verify_token,
+    verify_user_token,
 )
 from .errors import (
     DOCS_URL,
@@ -61,6 +64,8 @@ from .errors import (
 )
 from .faults import PathMatcher, RecordedRequest, ScriptedRule, take_rule
 from .handlers import HANDLERS, Context
+from .manifests import ManifestFlow
+from .payloads import Payloads
 from .shapes import Shapes
 from .state import GitHubState, RateLimit
 
@@ -120,6 +125,8 @@ class FakeGitHub(GitHubState):
         self.host = host
         self.url = ""  # "http://127.0.0.1:PORT" once started
         self.shapes = Shapes(self, "https://api.github.com")
+        self.payloads = Payloads(self)  # webhook payload builders, see payloads.py
+        self.manifests = ManifestFlow(self)  # Apps registered from a manifest, see manifests.py
 
         self.requests: list[RecordedRequest] = []
         self.violations: list[Violation] = []
@@ -474,6 +481,9 @@ class FakeGitHub(GitHubState):
         self, request: web.Request, record: RecordedRequest, template: str
     ) -> Identity:
         header = request.headers.get("Authorization")
+        if template in NO_AUTH_PATHS:
+            record.auth = "none"
+            return AnonymousIdentity()
         if requires_jwt(template):
             app_identity: AppIdentity = verify_app_jwt(
                 header, app=self.app, public_key_pem=self.public_key_pem, now=self.clock()
@@ -481,6 +491,9 @@ class FakeGitHub(GitHubState):
             self.jwt_claims.append(app_identity.claims)
             record.auth = "jwt"
             return app_identity
+        if template == "/user":
+            record.auth = "user"
+            return verify_user_token(header, user_tokens=self.user_tokens)
         token_identity = verify_token(header, state=self, now=self.clock())
         record.auth = "token"
         record.installation_id = token_identity.installation_id

@@ -14,17 +14,25 @@ import hashlib
 from typing import Any
 from urllib.parse import quote
 
+from ..git.repo import FileChange
 from .state import (
     Account,
     App,
     CheckRun,
+    Deployment,
+    DeploymentStatus,
     GitHubState,
     Installation,
+    Issue,
     IssueComment,
+    PullRequest,
     RateLimit,
     Reaction,
     Repository,
+    Review,
+    ReviewComment,
     Role,
+    Team,
     git_blob_sha,
     iso,
 )
@@ -180,7 +188,7 @@ class Shapes:
             "owner": self.simple_user(repo.owner),
             "html_url": html,
             "description": repo.description,
-            "fork": False,
+            "fork": repo.fork,
             "url": url,
             "forks_url": f"{url}/forks",
             "keys_url": f"{url}/keys{{/key_id}}",
@@ -223,7 +231,7 @@ class Shapes:
             "pushed_at": iso(repo.pushed_at),
             "git_url": f"git://github.com/{full}.git",
             "ssh_url": f"git@github.com:{full}.git",
-            "clone_url": f"{html}.git",
+            "clone_url": repo.clone_url or f"{html}.git",
             "svn_url": html,
             "homepage": None,
             "size": sum(len(d) for d in repo.files.get(repo.default_branch, {}).values()) // 1024,
@@ -370,6 +378,138 @@ class Shapes:
             "created_at": iso(reaction.created_at),
         }
 
+    # ---------------------------------------------------------------------- issues
+    def label(self, repo: Repository, name: str) -> dict[str, Any]:
+        ident = int(hashlib.sha1(f"{repo.id}:{name}".encode()).hexdigest()[:8], 16)
+        return {
+            "id": ident,
+            "node_id": node_id("Label", ident),
+            "url": f"{self.api}/repos/{repo.full_name}/labels/{quote(name)}",
+            "name": name,
+            "color": "ededed",
+            "default": False,
+            "description": None,
+        }
+
+    def issue(self, repo: Repository, issue: Issue) -> dict[str, Any]:
+        full = repo.full_name
+        api_repo = f"{self.api}/repos/{full}"
+        url = f"{api_repo}/issues/{issue.number}"
+        kind = "pull" if issue.is_pull_request else "issues"
+        comments = self.state.comments_on(full, issue.number)
+        ident = issue.id or issue.number
+        out: dict[str, Any] = {
+            "id": ident,
+            "node_id": node_id("Issue", ident),
+            "url": url,
+            "repository_url": api_repo,
+            "labels_url": f"{url}/labels{{/name}}",
+            "comments_url": f"{url}/comments",
+            "events_url": f"{url}/events",
+            "html_url": f"{WEB}/{full}/{kind}/{issue.number}",
+            "number": issue.number,
+            "state": issue.state,
+            "state_reason": None,
+            "title": issue.title,
+            "body": issue.body,
+            "user": self.simple_user(issue.user),
+            "labels": [self.label(repo, name) for name in issue.labels],
+            "assignee": self.simple_user(issue.assignees[0]) if issue.assignees else None,
+            "assignees": [self.simple_user(a) for a in issue.assignees],
+            "milestone": None,
+            "locked": False,
+            "active_lock_reason": None,
+            "comments": len(comments),
+            "closed_at": iso(issue.closed_at) if issue.closed_at is not None else None,
+            "created_at": iso(issue.created_at),
+            "updated_at": iso(issue.updated_at),
+            "closed_by": None,
+            "author_association": self.author_association(repo, issue.user),
+            "performed_via_github_app": (
+                self.integration(self.state.app) if issue.via_app else None
+            ),
+            "timeline_url": f"{url}/timeline",
+            "reactions": {
+                "url": f"{url}/reactions",
+                "total_count": 0,
+                **{c: 0 for c in REACTION_CONTENTS},
+            },
+        }
+        if issue.is_pull_request:
+            web = f"{WEB}/{full}/pull/{issue.number}"
+            pr = repo.pulls.get(issue.number)
+            merged = pr is not None and pr.merged and pr.closed_at
+            out["pull_request"] = {
+                "url": f"{api_repo}/pulls/{issue.number}",
+                "html_url": web,
+                "diff_url": f"{web}.diff",
+                "patch_url": f"{web}.patch",
+                "merged_at": iso(pr.closed_at) if merged and pr and pr.closed_at else None,
+            }
+            if pr is not None:
+                out["draft"] = pr.draft
+                out["state"] = pr.state
+        return out
+
+    # ----------------------------------------------------------------- deployments
+    def deployment_url(self, deployment: Deployment) -> str:
+        return f"{self.api}/repos/{deployment.repo.full_name}/deployments/{deployment.id}"
+
+    def deployment(self, deployment: Deployment) -> dict[str, Any]:
+        url = self.deployment_url(deployment)
+        return {
+            "url": url,
+            "id": deployment.id,
+            "node_id": node_id("Deployment", deployment.id),
+            "sha": deployment.sha,
+            "ref": deployment.ref,
+            "task": deployment.task,
+            "payload": dict(deployment.payload),
+            "original_environment": deployment.original_environment,
+            "environment": deployment.environment,
+            "description": deployment.description,
+            "creator": self.simple_user(deployment.creator) if deployment.creator else None,
+            "created_at": iso(deployment.created_at),
+            "updated_at": iso(deployment.updated_at),
+            "statuses_url": f"{url}/statuses",
+            "repository_url": f"{self.api}/repos/{deployment.repo.full_name}",
+            "transient_environment": deployment.transient_environment,
+            "production_environment": deployment.production_environment,
+            "performed_via_github_app": (
+                self.integration(self.state.app) if deployment.via_app else None
+            ),
+        }
+
+    def deployment_status(self, deployment: Deployment, status: DeploymentStatus) -> dict[str, Any]:
+        url = self.deployment_url(deployment)
+        return {
+            "url": f"{url}/statuses/{status.id}",
+            "id": status.id,
+            "node_id": node_id("DeploymentStatus", status.id),
+            "state": status.state,
+            "creator": self.simple_user(status.creator),
+            "description": status.description,
+            "environment": status.environment,
+            "target_url": status.log_url,
+            "created_at": iso(status.created_at),
+            "updated_at": iso(status.created_at),
+            "deployment_url": url,
+            "repository_url": f"{self.api}/repos/{deployment.repo.full_name}",
+            "environment_url": status.environment_url,
+            "log_url": status.log_url,
+            "performed_via_github_app": (
+                self.integration(self.state.app) if status.via_app else None
+            ),
+        }
+
+    # ----------------------------------------------------------------------- teams
+    def team_membership(self, team: Team, login: str) -> dict[str, Any]:
+        return {
+            "url": f"{self.api}/organizations/{team.org.id}/team/{team.id}/memberships/{login}",
+            "role": team.members[login.lower()],
+            "state": "active",
+        }
+
     # ------------------------------------------------------------------ check runs
     def check_run(self, run: CheckRun) -> dict[str, Any]:
         full = run.repo.full_name
@@ -396,7 +536,272 @@ class Shapes:
             "name": run.name,
             "check_suite": {"id": run.check_suite_id},
             "app": self.integration(self.state.app),
-            "pull_requests": [],
+            "pull_requests": [
+                self.pull_request_minimal(pr)
+                for pr in run.repo.pulls.values()
+                if pr.state == "open" and pr.head_sha == run.head_sha
+            ],
+        }
+
+    def annotation(self, run: CheckRun, given: dict[str, Any]) -> dict[str, Any]:
+        full = run.repo.full_name
+        return {
+            "path": given["path"],
+            "blob_href": f"{WEB}/{full}/blob/{run.head_sha}/{quote(given['path'])}",
+            "start_line": given["start_line"],
+            "end_line": given["end_line"],
+            "start_column": given.get("start_column"),
+            "end_column": given.get("end_column"),
+            "annotation_level": given.get("annotation_level"),
+            "title": given.get("title"),
+            "message": given.get("message"),
+            "raw_details": given.get("raw_details"),
+        }
+
+    # --------------------------------------------------------------- pull requests
+    def pull_url(self, pr: PullRequest) -> str:
+        return f"{self.api}/repos/{pr.repo.full_name}/pulls/{pr.number}"
+
+    def pull_request_minimal(self, pr: PullRequest) -> dict[str, Any]:
+        def side(repo: Repository, ref: str, sha: str) -> dict[str, Any]:
+            return {
+                "ref": ref,
+                "sha": sha,
+                "repo": {
+                    "id": repo.id,
+                    "url": f"{self.api}/repos/{repo.full_name}",
+                    "name": repo.name,
+                },
+            }
+
+        return {
+            "id": pr.id,
+            "number": pr.number,
+            "url": self.pull_url(pr),
+            "head": side(pr.head_repo, pr.head_ref, pr.head_sha),
+            "base": side(pr.repo, pr.base_ref, pr.base_sha),
+        }
+
+    def pull_request(self, pr: PullRequest, *, full: bool = False) -> dict[str, Any]:
+        repo = pr.repo
+        url = self.pull_url(pr)
+        api_repo = f"{self.api}/repos/{repo.full_name}"
+        html = f"{WEB}/{repo.full_name}/pull/{pr.number}"
+        issue_url = f"{api_repo}/issues/{pr.number}"
+        head_sha = pr.head_sha
+
+        def side(r: Repository, ref: str, sha: str) -> dict[str, Any]:
+            return {
+                "label": f"{r.owner.login}:{ref}",
+                "ref": ref,
+                "sha": sha,
+                "user": self.simple_user(r.owner),
+                "repo": self.repository(r),
+            }
+
+        out: dict[str, Any] = {
+            "url": url,
+            "id": pr.id,
+            "node_id": node_id("PullRequest", pr.id),
+            "html_url": html,
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "issue_url": issue_url,
+            "commits_url": f"{url}/commits",
+            "review_comments_url": f"{url}/comments",
+            "review_comment_url": f"{api_repo}/pulls/comments{{/number}}",
+            "comments_url": f"{issue_url}/comments",
+            "statuses_url": f"{api_repo}/statuses/{head_sha}",
+            "number": pr.number,
+            "state": pr.state,
+            "locked": False,
+            "title": pr.title,
+            "user": self.simple_user(pr.user),
+            "body": pr.body,
+            "labels": [],
+            "milestone": None,
+            "active_lock_reason": None,
+            "created_at": iso(pr.created_at),
+            "updated_at": iso(pr.updated_at),
+            "closed_at": iso(pr.closed_at) if pr.closed_at else None,
+            "merged_at": iso(pr.closed_at) if pr.merged and pr.closed_at else None,
+            "merge_commit_sha": None,
+            "assignee": None,
+            "assignees": [],
+            "requested_reviewers": [],
+            "requested_teams": [],
+            "head": side(pr.head_repo, pr.head_ref, head_sha),
+            "base": side(repo, pr.base_ref, pr.base_sha),
+            "_links": {
+                "self": {"href": url},
+                "html": {"href": html},
+                "issue": {"href": issue_url},
+                "comments": {"href": f"{issue_url}/comments"},
+                "review_comments": {"href": f"{url}/comments"},
+                "review_comment": {"href": f"{api_repo}/pulls/comments{{/number}}"},
+                "commits": {"href": f"{url}/commits"},
+                "statuses": {"href": f"{api_repo}/statuses/{head_sha}"},
+            },
+            "author_association": self.author_association(repo, pr.user),
+            "auto_merge": None,
+            "draft": pr.draft,
+        }
+        if full:
+            assert repo.git is not None
+            base = pr.merge_base()
+            changes = repo.git.diff_files(base, head_sha)
+            out |= {
+                "merged": pr.merged,
+                "mergeable": None if pr.state == "closed" else True,
+                "rebaseable": None if pr.state == "closed" else True,
+                "mergeable_state": "draft" if pr.draft else "clean",
+                "merged_by": None,
+                "comments": len(self.state.comments_on(repo.full_name, pr.number)),
+                "review_comments": len(pr.review_comments),
+                "maintainer_can_modify": pr.maintainer_can_modify,
+                "commits": len(repo.git.rev_list(head_sha, f"^{base}")),
+                "additions": sum(c.additions for c in changes),
+                "deletions": sum(c.deletions for c in changes),
+                "changed_files": len(changes),
+            }
+        return out
+
+    def diff_entry(self, repo: Repository, change: FileChange, head_sha: str) -> dict[str, Any]:
+        full = repo.full_name
+        path = quote(change.filename)
+        sha = change.sha or "0" * 40
+        out: dict[str, Any] = {
+            "sha": sha,
+            "filename": change.filename,
+            "status": change.status,
+            "additions": change.additions,
+            "deletions": change.deletions,
+            "changes": change.additions + change.deletions,
+            "blob_url": f"{WEB}/{full}/blob/{head_sha}/{path}",
+            "raw_url": f"{WEB}/{full}/raw/{head_sha}/{path}",
+            "contents_url": f"{self.api}/repos/{full}/contents/{path}?ref={head_sha}",
+        }
+        if change.patch is not None:
+            out["patch"] = change.patch
+        if change.previous_filename:
+            out["previous_filename"] = change.previous_filename
+        return out
+
+    def review(self, review: Review) -> dict[str, Any]:
+        pr = review.pull
+        html = f"{WEB}/{pr.repo.full_name}/pull/{pr.number}#pullrequestreview-{review.id}"
+        out: dict[str, Any] = {
+            "id": review.id,
+            "node_id": node_id("PullRequestReview", review.id),
+            "user": self.simple_user(review.user),
+            "body": review.body,
+            "state": review.state,
+            "html_url": html,
+            "pull_request_url": self.pull_url(pr),
+            "_links": {"html": {"href": html}, "pull_request": {"href": self.pull_url(pr)}},
+            "commit_id": review.commit_id,
+            "author_association": self.author_association(pr.repo, review.user),
+        }
+        if review.submitted_at is not None:
+            out["submitted_at"] = iso(review.submitted_at)
+        return out
+
+    def review_comment(self, comment: ReviewComment) -> dict[str, Any]:
+        pr = comment.review.pull
+        api_repo = f"{self.api}/repos/{pr.repo.full_name}"
+        url = f"{api_repo}/pulls/comments/{comment.id}"
+        html = f"{WEB}/{pr.repo.full_name}/pull/{pr.number}#discussion_r{comment.id}"
+        return {
+            "url": url,
+            "pull_request_review_id": comment.review.id,
+            "id": comment.id,
+            "node_id": node_id("PullRequestReviewComment", comment.id),
+            "diff_hunk": comment.diff_hunk,
+            "path": comment.path,
+            "position": comment.position,
+            "original_position": comment.position,
+            "commit_id": comment.commit_id,
+            "original_commit_id": comment.commit_id,
+            "user": self.simple_user(comment.user),
+            "body": comment.body,
+            "created_at": iso(comment.created_at),
+            "updated_at": iso(comment.created_at),
+            "html_url": html,
+            "pull_request_url": self.pull_url(pr),
+            "author_association": self.author_association(pr.repo, comment.user),
+            "_links": {
+                "self": {"href": url},
+                "html": {"href": html},
+                "pull_request": {"href": self.pull_url(pr)},
+            },
+            "start_line": comment.start_line,
+            "original_start_line": comment.start_line,
+            "start_side": comment.start_side,
+            "line": comment.line,
+            "original_line": comment.line,
+            "side": comment.side,
+            "subject_type": "line",
+            "reactions": {
+                "url": f"{url}/reactions",
+                "total_count": 0,
+                **{c: 0 for c in REACTION_CONTENTS},
+            },
+        }
+
+    # --------------------------------------------------------------------- commits
+    def git_user(self, name: str, email: str, ts: int) -> dict[str, Any]:
+        return {"name": name, "email": email, "date": iso(ts)}
+
+    def commit(self, repo: Repository, sha: str) -> dict[str, Any]:
+        assert repo.git is not None
+        info = repo.git.commit_info(sha)
+        full = repo.full_name
+        api_repo = f"{self.api}/repos/{full}"
+        parent = info.parents[0] if info.parents else None
+        if parent is not None:
+            changes = repo.git.diff_files(parent, sha)
+        else:
+            empty_tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+            repo.git.git("hash-object", "-t", "tree", "-w", "--stdin", input=b"")
+            changes = repo.git.diff_files(empty_tree, sha)
+
+        def account(email: str) -> dict[str, Any] | None:
+            found = next((a for a in self.state.accounts.values() if a.email == email), None)
+            return self.simple_user(found) if found else None
+
+        adds = sum(c.additions for c in changes)
+        dels = sum(c.deletions for c in changes)
+        return {
+            "url": f"{api_repo}/commits/{sha}",
+            "sha": sha,
+            "node_id": node_id("Commit", int(sha[:8], 16)),
+            "html_url": f"{WEB}/{full}/commit/{sha}",
+            "comments_url": f"{api_repo}/commits/{sha}/comments",
+            "commit": {
+                "url": f"{api_repo}/git/commits/{sha}",
+                "author": self.git_user(info.author_name, info.author_email, info.author_date),
+                "committer": self.git_user(
+                    info.committer_name, info.committer_email, info.committer_date
+                ),
+                "message": info.message,
+                "comment_count": 0,
+                "tree": {"sha": info.tree, "url": f"{api_repo}/git/trees/{info.tree}"},
+                "verification": {
+                    "verified": False,
+                    "reason": "unsigned",
+                    "signature": None,
+                    "payload": None,
+                    "verified_at": None,
+                },
+            },
+            "author": account(info.author_email),
+            "committer": account(info.committer_email),
+            "parents": [
+                {"sha": p, "url": f"{api_repo}/commits/{p}", "html_url": f"{WEB}/{full}/commit/{p}"}
+                for p in info.parents
+            ],
+            "stats": {"additions": adds, "deletions": dels, "total": adds + dels},
+            "files": [self.diff_entry(repo, c, sha) for c in changes],
         }
 
     # ------------------------------------------------------------------ rate limit

@@ -22,7 +22,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ..git.repo import BareRepo
 
 AccountType = Literal["User", "Organization", "Bot"]
 Role = Literal["admin", "maintain", "write", "triage", "read", "none"]
@@ -33,7 +36,9 @@ LEVELS: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
 DEFAULT_PERMISSIONS: dict[str, str] = {
     "checks": "write",
     "contents": "read",
+    "deployments": "write",
     "issues": "write",
+    "members": "read",  # organization permission: team memberships
     "metadata": "read",
     "pull_requests": "write",
     "statuses": "write",
@@ -47,6 +52,20 @@ DEFAULT_EVENTS: list[str] = [
     "push",
 ]
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
+GITHUB_ACTIONS_LOGIN = "github-actions[bot]"
+GITHUB_ACTIONS_ID = 41898282  # the real github-actions[bot] account id
+DeploymentState = Literal[
+    "error", "failure", "inactive", "in_progress", "queued", "pending", "success"
+]
+DEPLOYMENT_STATES: tuple[str, ...] = (
+    "error",
+    "failure",
+    "inactive",
+    "in_progress",
+    "queued",
+    "pending",
+    "success",
+)
 
 
 def git_blob_sha(data: bytes) -> str:
@@ -108,6 +127,15 @@ class Issue:
     title: str
     user: Account
     is_pull_request: bool = False
+    body: str | None = None
+    labels: list[str] = field(default_factory=list)
+    assignees: list[Account] = field(default_factory=list)
+    state: Literal["open", "closed"] = "open"
+    id: int = 0  # 0: derived from the number when rendered
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    via_app: bool = False  # created through the API with an installation token
+    closed_at: float | None = None
 
 
 @dataclass(eq=False)
@@ -125,10 +153,111 @@ class Repository:
     collaborators: dict[str, Role] = field(default_factory=dict)  # login (lower) -> role
     created_at: float = 0.0
     pushed_at: float = 0.0
+    # Set when the repository lives in a GitServer: files, branches and pull requests
+    # then come from git, and ``clone_url`` points at the git server.
+    git: BareRepo | None = None
+    clone_url: str | None = None
+    parent: Repository | None = None  # the repository this one is a fork of
+    pulls: dict[int, PullRequest] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
         return f"{self.owner.login}/{self.name}"
+
+    @property
+    def fork(self) -> bool:
+        return self.parent is not None
+
+
+@dataclass(eq=False)
+class PullRequest:
+    """A pull request backed by git: head/base shas are read from git when asked."""
+
+    number: int
+    id: int
+    repo: Repository  # the base repository
+    head_repo: Repository  # the same repository, or a fork of it
+    head_ref: str
+    base_ref: str
+    user: Account
+    title: str
+    body: str | None = None
+    state: Literal["open", "closed"] = "open"
+    draft: bool = False
+    maintainer_can_modify: bool = False
+    merged: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    closed_at: float | None = None
+    frozen_head: str | None = None  # last head sha seen (kept once the PR is closed)
+    frozen_base: str | None = None
+    reviews: list[Review] = field(default_factory=list)
+    review_comments: list[ReviewComment] = field(default_factory=list)
+
+    @property
+    def head_sha(self) -> str:
+        """The head branch's current sha (mirrored to ``refs/pull/N/head``, as on GitHub)."""
+        if self.state == "closed" and self.frozen_head:
+            return self.frozen_head
+        assert self.head_repo.git is not None and self.repo.git is not None
+        sha = self.head_repo.git.resolve(f"refs/heads/{self.head_ref}") or self.frozen_head
+        if sha is None:
+            raise KeyError(f"head branch {self.head_ref!r} does not exist")
+        if (
+            sha != self.frozen_head
+            or self.repo.git.resolve(f"refs/pull/{self.number}/head") is None
+        ):
+            ref = f"refs/pull/{self.number}/head"
+            if self.head_repo is self.repo:
+                self.repo.git.git("update-ref", ref, sha)
+            else:
+                self.repo.git.git("fetch", "--quiet", str(self.head_repo.git.path), f"+{sha}:{ref}")
+            self.frozen_head = sha
+        return sha
+
+    @property
+    def base_sha(self) -> str:
+        if self.state == "closed" and self.frozen_base:
+            return self.frozen_base
+        assert self.repo.git is not None
+        sha = self.repo.git.resolve(f"refs/heads/{self.base_ref}") or self.frozen_base
+        if sha is None:
+            raise KeyError(f"base branch {self.base_ref!r} does not exist")
+        self.frozen_base = sha
+        return sha
+
+    def merge_base(self) -> str:
+        assert self.repo.git is not None
+        head, base = self.head_sha, self.base_sha
+        return self.repo.git.merge_base(base, head) or base
+
+
+@dataclass(eq=False)
+class Review:
+    id: int
+    pull: PullRequest
+    user: Account
+    body: str
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, PENDING
+    commit_id: str
+    submitted_at: float | None
+
+
+@dataclass(eq=False)
+class ReviewComment:
+    id: int
+    review: Review
+    path: str
+    body: str
+    commit_id: str
+    line: int | None
+    side: str
+    start_line: int | None
+    start_side: str | None
+    diff_hunk: str
+    position: int | None
+    user: Account
+    created_at: float
 
 
 @dataclass(eq=False)
@@ -170,6 +299,52 @@ class CheckRun:
     annotations: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     check_suite_id: int = 0
+
+
+@dataclass(eq=False)
+class DeploymentStatus:
+    id: int
+    state: str  # one of DEPLOYMENT_STATES
+    description: str
+    environment_url: str
+    log_url: str
+    creator: Account
+    created_at: float
+    environment: str = "production"
+    via_app: bool = False  # created by the App (performed_via_github_app)
+
+
+@dataclass(eq=False)
+class Deployment:
+    id: int
+    repo: Repository
+    sha: str
+    ref: str
+    task: str = "deploy"
+    environment: str = "production"
+    description: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    creator: Account | None = None
+    production_environment: bool = True
+    transient_environment: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    statuses: list[DeploymentStatus] = field(default_factory=list)  # oldest first
+    original_environment: str = "production"
+    via_app: bool = False
+
+    @property
+    def state(self) -> str | None:
+        """The latest status's state (None before the first status)."""
+        return self.statuses[-1].state if self.statuses else None
+
+
+@dataclass(eq=False)
+class Team:
+    org: Account
+    slug: str
+    id: int
+    members: dict[str, Literal["member", "maintainer"]] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -228,10 +403,14 @@ class GitHubState:
         self.repositories: dict[str, Repository] = {}  # full_name.lower() -> repo
         self.comments: dict[int, IssueComment] = {}
         self.check_runs: dict[int, CheckRun] = {}
+        self.check_suites: dict[tuple[int, str], int] = {}  # (repo id, head sha) -> suite id
         self.tokens: dict[str, IssuedToken] = {}
+        self.user_tokens: dict[str, str] = {}  # a person's token -> login (GET /user)
         self.tokens_issued: Counter[int] = Counter()
         self.token_lifetime: timedelta = timedelta(hours=1)
         self.rate_limits: dict[str, RateLimit] = {}
+        self.deployments: dict[int, Deployment] = {}
+        self.teams: dict[tuple[str, str], Team] = {}  # (org lower, slug lower) -> team
 
     # ------------------------------------------------------------------ id helpers
     def next_id(self, base: int) -> int:
@@ -387,9 +566,28 @@ class GitHubState:
         repo = self.add_repo(repo_full_name)
         issue = repo.issues.get(number)
         if issue is None:
-            issue = Issue(number, title, self.add_account(user), is_pull_request=pull_request)
+            now = self.clock()
+            issue = Issue(
+                number,
+                title,
+                self.add_account(user),
+                is_pull_request=pull_request,
+                id=self.next_id(3_000_000_000),
+                created_at=now,
+                updated_at=now,
+            )
             repo.issues[number] = issue
         return issue
+
+    def issue(self, repo_full_name: str, number: int) -> Issue:
+        """Issue ``number`` of a repository (KeyError if there is none)."""
+        return self._require_repo(repo_full_name).issues[number]
+
+    def issues_in(self, repo_full_name: str, *, pulls: bool = False) -> list[Issue]:
+        """A repository's issues (seeded or created through the API), by number;
+        pull requests only with ``pulls=True``."""
+        repo = self._require_repo(repo_full_name)
+        return [i for _, i in sorted(repo.issues.items()) if pulls or not i.is_pull_request]
 
     def add_issue_comment(
         self,
@@ -423,6 +621,87 @@ class GitHubState:
             c for c in self.comments.values() if c.repo is repo and c.issue_number == issue_number
         ]
 
+    def add_reaction(self, comment_id: int, user: str, content: str = "+1") -> Reaction:
+        """``user`` reacts to issue comment ``comment_id`` (``"+1"`` is 👍); one reaction
+        per user and content, as on GitHub (the existing one is returned)."""
+        comment = self.comments[comment_id]
+        account = self.add_account(user)
+        for existing in comment.reactions:
+            if existing.user is account and existing.content == content:
+                return existing
+        reaction = Reaction(
+            id=self.next_id(100_000_000), user=account, content=content, created_at=self.clock()
+        )
+        comment.reactions.append(reaction)
+        return reaction
+
+    # -------------------------------------------------------------- pull requests
+    def open_pull_request(
+        self,
+        full_name: str,
+        head: str = "feature",
+        base: str = "main",
+        *,
+        user: str = "alice",
+        head_repo: str | None = None,
+        maintainer_can_modify: bool = False,
+        draft: bool = False,
+        title: str = "A pull request",
+        body: str | None = None,
+    ) -> int:
+        """Open a pull request from ``head`` (a branch of ``head_repo``, a fork, or of
+        ``full_name``) into ``base``; both repositories must live in the git server.
+
+        Returns the number (shared with issues). Head and base shas are read from git
+        whenever the API is asked, so later commits to the head branch show up.
+        """
+        repo = self._require_repo(full_name)
+        source = self._require_repo(head_repo) if head_repo else repo
+        if repo.git is None or source.git is None:
+            raise ValueError("pull requests need repositories created with GitServer.create_repo")
+        if source.git.resolve(f"refs/heads/{head}") is None:
+            raise KeyError(f"{source.full_name} has no branch {head!r}")
+        if repo.git.resolve(f"refs/heads/{base}") is None:
+            raise KeyError(f"{repo.full_name} has no branch {base!r}")
+        number = max([0, *repo.issues], default=0) + 1
+        now = self.clock()
+        author = self.add_account(user)
+        pr = PullRequest(
+            number=number,
+            id=self.next_id(2_000_000_000),
+            repo=repo,
+            head_repo=source,
+            head_ref=head,
+            base_ref=base,
+            user=author,
+            title=title,
+            body=body,
+            draft=draft,
+            maintainer_can_modify=maintainer_can_modify,
+            created_at=now,
+            updated_at=now,
+        )
+        repo.issues[number] = Issue(number, title, author, is_pull_request=True)
+        repo.pulls[number] = pr
+        _ = pr.head_sha, pr.base_sha  # mirror refs/pull/N/head now
+        return number
+
+    def pull_request(self, full_name: str, number: int) -> PullRequest:
+        return self._require_repo(full_name).pulls[number]
+
+    def close_pull_request(self, full_name: str, number: int, *, merged: bool = False) -> None:
+        """Close a pull request (its head and base shas are frozen from now on)."""
+        pr = self.pull_request(full_name, number)
+        _ = pr.head_sha, pr.base_sha
+        pr.state = "closed"
+        pr.merged = merged
+        pr.closed_at = pr.updated_at = self.clock()
+
+    def reopen_pull_request(self, full_name: str, number: int) -> None:
+        pr = self.pull_request(full_name, number)
+        pr.state, pr.merged, pr.closed_at = "open", False, None
+        pr.updated_at = self.clock()
+
     # ----------------------------------------------------------------- check runs
     def add_check_run(
         self,
@@ -453,9 +732,206 @@ class GitHubState:
         for run in self.check_runs.values():
             if run.repo is repo and run.head_sha == head_sha:
                 return run.check_suite_id
-        return self.next_id(30_000_000_000)
+        key = (repo.id, head_sha)
+        if key not in self.check_suites:
+            self.check_suites[key] = self.next_id(30_000_000_000)
+        return self.check_suites[key]
+
+    # ---------------------------------------------------------------- deployments
+    @property
+    def github_actions_bot(self) -> Account:
+        """The ``github-actions[bot]`` account (creator of statuses from workflows)."""
+        return self.add_account(GITHUB_ACTIONS_LOGIN, type="Bot", id=GITHUB_ACTIONS_ID)
+
+    def add_deployment(
+        self,
+        repo_full_name: str,
+        sha: str,
+        *,
+        ref: str | None = None,
+        environment: str = "production",
+        task: str = "deploy",
+        description: str | None = None,
+        payload: dict[str, Any] | None = None,
+        creator: str | None = None,
+        production_environment: bool | None = None,
+        transient_environment: bool = False,
+        via_app: bool = False,
+    ) -> Deployment:
+        """Seed a deployment of ``sha`` (what ``POST .../deployments`` creates).
+
+        ``creator`` defaults to the App's bot (``via_app`` then defaults to True).
+        """
+        repo = self.add_repo(repo_full_name)
+        now = self.clock()
+        account = self.add_account(creator) if creator else self.app.bot
+        deployment = Deployment(
+            id=self.next_id(40_000_000),
+            repo=repo,
+            sha=sha,
+            ref=ref or sha,
+            task=task,
+            environment=environment,
+            original_environment=environment,
+            description=description,
+            payload=dict(payload or {}),
+            creator=account,
+            production_environment=(
+                environment == "production"
+                if production_environment is None
+                else production_environment
+            ),
+            transient_environment=transient_environment,
+            created_at=now,
+            updated_at=now,
+            via_app=via_app or creator is None,
+        )
+        self.deployments[deployment.id] = deployment
+        return deployment
+
+    def deployment(self, deployment_id: int) -> Deployment:
+        return self.deployments[deployment_id]
+
+    def deployments_in(
+        self, repo_full_name: str, *, environment: str | None = None
+    ) -> list[Deployment]:
+        """A repository's deployments, oldest first (optionally of one environment)."""
+        repo = self.repo(repo_full_name)
+        return [
+            d
+            for d in sorted(self.deployments.values(), key=lambda d: d.id)
+            if d.repo is repo and environment in (None, d.environment)
+        ]
+
+    def add_deployment_status(
+        self,
+        deployment_id: int,
+        state: str,
+        *,
+        creator: Account | str | None = None,
+        description: str = "",
+        log_url: str | None = None,
+        environment_url: str | None = None,
+        environment: str | None = None,
+        auto_inactive: bool = True,
+        via_app: bool = False,
+    ) -> DeploymentStatus:
+        """Append a status to a deployment, with GitHub's side effects.
+
+        ``environment`` moves the deployment to another environment. A ``success``
+        status with ``auto_inactive`` appends an ``inactive`` status to every earlier
+        deployment of the same repository and environment that is not inactive yet.
+        ``creator`` defaults to the App's bot.
+        """
+        if state not in DEPLOYMENT_STATES:
+            raise ValueError(f"deployment state must be one of {DEPLOYMENT_STATES}, not {state!r}")
+        deployment = self.deployments[deployment_id]
+        if isinstance(creator, str):
+            account = self.add_account(creator)
+        else:
+            account = creator or self.app.bot
+        if environment:
+            deployment.environment = environment
+        now = self.clock()
+        status = DeploymentStatus(
+            id=self.next_id(50_000_000),
+            state=state,
+            description=description,
+            environment_url=environment_url or "",
+            log_url=log_url or "",
+            creator=account,
+            created_at=now,
+            environment=deployment.environment,
+            via_app=via_app,
+        )
+        deployment.statuses.append(status)
+        deployment.updated_at = now
+        if state == "success" and auto_inactive:
+            for earlier in self.deployments.values():
+                if (
+                    earlier.repo is deployment.repo
+                    and earlier.environment == deployment.environment
+                    and earlier.id < deployment.id
+                    and earlier.state != "inactive"
+                ):
+                    earlier.statuses.append(
+                        DeploymentStatus(
+                            id=self.next_id(50_000_000),
+                            state="inactive",
+                            description="",
+                            environment_url="",
+                            log_url="",
+                            creator=account,
+                            created_at=now,
+                            environment=earlier.environment,
+                            via_app=via_app,
+                        )
+                    )
+                    earlier.updated_at = now
+        return status
+
+    def report_deployment(
+        self,
+        full_name: str,
+        deployment_id: int,
+        state: str,
+        *,
+        log_url: str | None = None,
+        description: str = "",
+        environment_url: str | None = None,
+        auto_inactive: bool = True,
+    ) -> DeploymentStatus:
+        """The repository's CI (GitHub Actions) reports a deployment status.
+
+        The status's creator is ``github-actions[bot]``; ``success`` applies
+        ``auto_inactive`` like the API does. Returns the new status.
+        """
+        deployment = self.deployments[deployment_id]
+        if deployment.repo is not self.repo(full_name):
+            raise KeyError(f"deployment {deployment_id} is not a deployment of {full_name!r}")
+        return self.add_deployment_status(
+            deployment_id,
+            state,
+            creator=self.github_actions_bot,
+            description=description,
+            log_url=log_url,
+            environment_url=environment_url,
+            auto_inactive=auto_inactive,
+        )
+
+    # ---------------------------------------------------------------------- teams
+    def add_team(
+        self,
+        org: str,
+        slug: str,
+        *,
+        members: Iterable[str] = (),
+        maintainers: Iterable[str] = (),
+    ) -> Team:
+        """Create (or extend) team ``slug`` of organization ``org`` with members."""
+        owner = self.add_account(org, type="Organization")
+        key = (org.lower(), slug.lower())
+        team = self.teams.get(key)
+        if team is None:
+            team = Team(org=owner, slug=slug, id=self.next_id(60_000_000))
+            self.teams[key] = team
+        for login in members:
+            team.members[self.add_account(login).login.lower()] = "member"
+        for login in maintainers:
+            team.members[self.add_account(login).login.lower()] = "maintainer"
+        return team
+
+    def team(self, org: str, slug: str) -> Team | None:
+        return self.teams.get((org.lower(), slug.lower()))
 
     # --------------------------------------------------------------------- tokens
+    def add_user_token(self, login: str) -> str:
+        """A token for person ``login`` (what `gh auth token` gives), for `GET /user`."""
+        self.add_account(login)
+        token = "gho_" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(36))
+        self.user_tokens[token] = login
+        return token
+
     def issue_token(
         self,
         installation_id: int,

@@ -36,6 +36,9 @@ OPERATIONS: list[str] = [
     "POST /app/installations/{installation_id}/access_tokens",
     "GET /app/installations",
     "GET /app/installations/{installation_id}",
+    "GET /repos/{owner}/{repo}/installation",
+    # GitHub App manifest flow (no authentication)
+    "POST /app-manifests/{code}/conversions",
     # Installation (installation-token-authenticated)
     "GET /installation/repositories",
     # Repositories
@@ -47,11 +50,39 @@ OPERATIONS: list[str] = [
     "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
     "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}",
     "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+    "GET /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
+    # Issues
+    "POST /repos/{owner}/{repo}/issues",
+    "GET /repos/{owner}/{repo}/issues/{issue_number}",
+    "PATCH /repos/{owner}/{repo}/issues/{issue_number}",
+    "GET /repos/{owner}/{repo}/issues",
+    "POST /repos/{owner}/{repo}/issues/{issue_number}/labels",
+    # Deployments
+    "POST /repos/{owner}/{repo}/deployments",
+    "GET /repos/{owner}/{repo}/deployments",
+    "GET /repos/{owner}/{repo}/deployments/{deployment_id}",
+    "POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
+    "GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses",
+    # Teams
+    "GET /orgs/{org}/teams/{team_slug}/memberships/{username}",
     # Checks
     "POST /repos/{owner}/{repo}/check-runs",
     "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
+    "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
+    "GET /repos/{owner}/{repo}/check-runs/{check_run_id}",
+    "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations",
+    # Pull requests, reviews and commits
+    "GET /repos/{owner}/{repo}/pulls",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+    "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
+    "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+    "GET /repos/{owner}/{repo}/commits/{ref}",
     # Users and rate limit
     "GET /users/{username}",
+    "GET /user",
     "GET /rate_limit",
 ]
 

@@ -1,0 +1,409 @@
+"""ChatOps deployments end to end: `/deploy` and its refusals, statuses, locks, the health
+watch and the automatic rollback, against the fake GitHub, a real git server and a real
+HTTP service standing in for the deployed app."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from tests.fakes.git import GitServer
+from tests.fakes.github import FakeGitHub
+from tests.fakes.health_target import HealthTarget
+from tests.support.waiting import eventually
+
+INSTALLATION = 1001
+REPO = "octo-org/widgets"
+PERMISSIONS = {
+    "checks": "write",
+    "contents": "write",
+    "deployments": "write",
+    "issues": "write",
+    "metadata": "read",
+    "members": "read",
+    "pull_requests": "write",
+}
+
+
+def config(target_url: str, failures: int = 3, window: str = "30s") -> str:
+    return f"""
+deploy:
+  environments:
+    staging: {{}}
+    canary:
+      confirm: true
+    production:
+      required_checks: ["ci/test"]
+      max_per_hour: 3
+      allowed: ["maintainer", "admin", "octo-org/release"]
+      health:
+        url: "{target_url}"
+        interval: 100ms
+        window: {window}
+        failures: {failures}
+        timeout: 500ms
+"""
+
+
+@pytest.fixture
+async def target() -> Any:
+    async with HealthTarget() as health:
+        yield health
+
+
+@pytest.fixture
+async def setup(fake_github: FakeGitHub, git_server: GitServer, target: Any) -> dict[str, Any]:
+    fake_github.add_installation(INSTALLATION, account="octo-org", permissions=PERMISSIONS)
+    git_server.create_repo(
+        REPO,
+        {"app.py": "x = 1\n", ".github/deckhand.yml": config(target.url)},
+        installation_id=INSTALLATION,
+    )
+    fake_github.set_collaborator(REPO, "maintainer", "write")
+    fake_github.set_collaborator(REPO, "admin", "admin")
+    fake_github.set_collaborator(REPO, "outsider", "write")
+    head = git_server.commit(REPO, "feature", {"app.py": "x = 2\n"}, message="Change")
+    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    number = fake_github.open_pull_request(REPO, head="feature", base="main", user="alice")
+    return {"number": number, "head": head}
+
+
+@pytest.fixture
+async def bot(start_deckhand: Any, fake_github: FakeGitHub, app_keys: Any, setup: Any) -> Any:
+    return await start_deckhand(
+        github_api_url=fake_github.url,
+        github_app_id=app_keys.app_id,
+        github_private_key=app_keys.private_pem,
+        max_attempts=2,
+        config_cache=False,
+        confirm_seconds=1.5,
+    )
+
+
+async def say(
+    bot: Any, fake_github: FakeGitHub, number: int, body: str, user: str = "maintainer"
+) -> str:
+    """Post a comment, wait for Deckhand, return its reply."""
+    seeded = fake_github.add_issue_comment(REPO, number, body, user=user)
+    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION)
+    _, _, delivery_id = await bot.post("issue_comment", payload)
+    delivery = (await bot.wait_finished([delivery_id]))[delivery_id]
+    assert delivery.status == "done", delivery.last_error
+    replies = [
+        c.body for c in fake_github.comments_on(REPO, number) if c.user is fake_github.app.bot
+    ]
+    return replies[-1]
+
+
+async def report(bot: Any, fake_github: FakeGitHub, deployment_id: int, state: str) -> None:
+    fake_github.report_deployment(REPO, deployment_id, state, log_url="https://ci.example/log")
+    payload = fake_github.payloads.deployment_status_payload(REPO, deployment_id, INSTALLATION)
+    _, _, delivery_id = await bot.post("deployment_status", payload)
+    delivery = (await bot.wait_finished([delivery_id]))[delivery_id]
+    assert delivery.status == "done", delivery.last_error
+
+
+def deployments(fake_github: FakeGitHub) -> list[Any]:
+    return sorted(fake_github.deployments.values(), key=lambda d: d.id)
+
+
+async def test_deploy_happy_path(
+    bot: Any, fake_github: FakeGitHub, setup: Any, target: Any
+) -> None:
+    reply = await say(bot, fake_github, setup["number"], "Ship it\n/deploy production")
+    [deployment] = deployments(fake_github)
+    assert (deployment.sha, deployment.environment) == (setup["head"], "production")
+    assert deployment.payload["actor"] == "maintainer"
+    [created] = fake_github.requests_for("repos/create-deployment")
+    assert created.json["required_contexts"] == ["ci/test"] and created.json["auto_merge"] is False
+    assert f"Deploying `{setup['head'][:7]}` to **production**" in reply
+    assert [s.state for s in deployment.statuses] == ["queued"]
+
+    await report(bot, fake_github, deployment.id, "success")
+    replies = [
+        c.body
+        for c in fake_github.comments_on(REPO, setup["number"])
+        if c.user is fake_github.app.bot
+    ]
+    assert len(replies) == 1 and "success" in replies[0]  # the one reply was edited
+    await asyncio.sleep(0.5)
+    assert target.hits >= 2  # the health watch is probing
+    status = await say(bot, fake_github, setup["number"], "/status production")
+    assert "production" in status and setup["head"][:7] in status
+
+
+@pytest.mark.parametrize(
+    ("body", "user", "expected"),
+    [
+        ("/deploy production", "reader", "needs write access"),
+        ("/deploy production", "outsider", "limited to"),
+        ("/deploy production --force", "maintainer", "for repository admins"),
+        ("/deploy qa", "maintainer", "not a configured environment"),
+    ],
+)
+async def test_refusals_change_nothing(
+    bot: Any, fake_github: FakeGitHub, setup: Any, body: str, user: str, expected: str
+) -> None:
+    reply = await say(bot, fake_github, setup["number"], body, user=user)
+    assert expected in reply
+    assert deployments(fake_github) == []
+
+
+async def test_a_team_member_may_deploy(bot: Any, fake_github: FakeGitHub, setup: Any) -> None:
+    fake_github.set_collaborator(REPO, "carol", "write")
+    fake_github.add_team("octo-org", "release", members=["carol"])
+    reply = await say(bot, fake_github, setup["number"], "/deploy production", user="carol")
+    assert "Deploying" in reply and len(deployments(fake_github)) == 1
+
+
+async def test_red_checks_refuse_and_force_is_recorded(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any
+) -> None:
+    head = git_server.commit(REPO, "feature", {"app.py": "x = 3\n"}, message="More")
+    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="failure")
+    reply = await say(bot, fake_github, setup["number"], "/deploy production")
+    assert "required checks are not green (failed: ci/test (failure))" in reply
+    assert deployments(fake_github) == []
+    forced = await say(
+        bot, fake_github, setup["number"], "/deploy production --force", user="admin"
+    )
+    assert "forced" in forced
+    [deployment] = deployments(fake_github)
+    assert deployment.payload["forced"] is True and deployment.sha == head
+    [created] = fake_github.requests_for("repos/create-deployment")
+    assert created.json["required_contexts"] == []
+
+
+async def test_a_head_newer_than_the_comment_is_refused(
+    bot: Any, fake_github: FakeGitHub, setup: Any
+) -> None:
+    seeded = fake_github.add_issue_comment(
+        REPO,
+        setup["number"],
+        "/deploy production",
+        user="maintainer",
+        created_at=time.time() - 3600,
+    )
+    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION)
+    _, _, delivery_id = await bot.post("issue_comment", payload)
+    await bot.wait_finished([delivery_id])
+    [reply] = [
+        c.body
+        for c in fake_github.comments_on(REPO, setup["number"])
+        if c.user is fake_github.app.bot
+    ]
+    assert "newer than your comment" in reply and deployments(fake_github) == []
+
+
+async def test_locks_and_the_hourly_limit(bot: Any, fake_github: FakeGitHub, setup: Any) -> None:
+    number = setup["number"]
+    assert "is locked by @admin: db migration" in await say(
+        bot, fake_github, number, '/lock production --reason "db migration"', user="admin"
+    )
+    assert "locked by admin: db migration" in await say(
+        bot, fake_github, number, "/deploy production"
+    )
+    assert "unlocked" in await say(bot, fake_github, number, "/unlock production")
+    for _ in range(3):
+        assert "Deploying" in await say(bot, fake_github, number, "/deploy production")
+        await report(bot, fake_github, deployments(fake_github)[-1].id, "failure")
+    assert "3 deployments an hour" in await say(bot, fake_github, number, "/deploy production")
+    assert len(deployments(fake_github)) == 3
+
+
+async def test_two_deploys_at_the_same_moment_start_one(
+    bot: Any, fake_github: FakeGitHub, setup: Any
+) -> None:
+    ids = []
+    for user in ("maintainer", "admin"):
+        seeded = fake_github.add_issue_comment(
+            REPO, setup["number"], "/deploy production", user=user
+        )
+        payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION)
+        ids.append((await bot.post("issue_comment", payload))[2])
+    await bot.wait_finished(ids)
+    assert len(deployments(fake_github)) == 1
+    replies = [
+        c.body
+        for c in fake_github.comments_on(REPO, setup["number"])
+        if c.user is fake_github.app.bot
+    ]
+    assert sum("in progress" in r for r in replies) == 1
+
+
+async def deploy_and_succeed(bot: Any, fake_github: FakeGitHub, number: int) -> Any:
+    await say(bot, fake_github, number, "/deploy production")
+    deployment = deployments(fake_github)[-1]
+    await report(bot, fake_github, deployment.id, "success")
+    return deployment
+
+
+async def test_rollback_after_exactly_n_failed_probes(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any, target: Any
+) -> None:
+    good = await deploy_and_succeed(bot, fake_github, setup["number"])
+    head = git_server.commit(REPO, "feature", {"app.py": "x = 4\n"}, message="Newer")
+    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    target.fail_next(2)  # N-1 failures, then healthy again: no rollback
+    bad = await deploy_and_succeed(bot, fake_github, setup["number"])
+    await eventually(lambda: target.hits >= 6)
+    assert len(deployments(fake_github)) == 2
+
+    target.failing(503)  # now N in a row
+    await eventually(lambda: len(deployments(fake_github)) == 3)
+    rollback = deployments(fake_github)[-1]
+    assert rollback.sha == good.sha and rollback.payload["rollback_of"] == bad.id
+    await eventually(lambda: fake_github.issues_in(REPO) != [])
+    [issue] = fake_github.issues_in(REPO)
+    assert "rolled back production" in issue.title and "HTTP 503" in issue.body
+    reply = await say(bot, fake_github, setup["number"], "/deploy production")
+    assert "locked by deckhand" in reply
+
+
+async def test_rollback_command_redeploys_the_previous_good_commit(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any
+) -> None:
+    first = await deploy_and_succeed(bot, fake_github, setup["number"])
+    head = git_server.commit(REPO, "feature", {"app.py": "x = 5\n"}, message="Newer")
+    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    second = await deploy_and_succeed(bot, fake_github, setup["number"])
+    reply = await say(bot, fake_github, setup["number"], "/rollback production")
+    assert f"back to `{first.sha[:7]}`" in reply
+    rollback = deployments(fake_github)[-1]
+    assert rollback.sha == first.sha and rollback.payload["rollback_of"] == second.id
+    history = await say(bot, fake_github, setup["number"], "/history production")
+    assert f"rollback of {second.id}" in history
+
+
+async def test_a_health_watch_survives_a_restart(
+    start_deckhand: Any, bot: Any, fake_github: FakeGitHub, app_keys: Any, setup: Any, target: Any
+) -> None:
+    target.failing(503)
+    await say(bot, fake_github, setup["number"], "/deploy production")
+    await report(bot, fake_github, deployments(fake_github)[-1].id, "success")
+    await bot.server.close()  # the service stops with probes still to come
+    hits = target.hits
+    await asyncio.sleep(0.3)
+    assert target.hits == hits
+    await start_deckhand(
+        github_api_url=fake_github.url,
+        github_app_id=app_keys.app_id,
+        github_private_key=app_keys.private_pem,
+        config_cache=False,
+    )
+    await eventually(
+        lambda: fake_github.issues_in(REPO) != []
+    )  # no earlier good deploy: lock + issue
+    assert target.hits >= 3
+
+
+async def test_confirmation_needs_the_commenters_thumbs_up(
+    bot: Any, fake_github: FakeGitHub, setup: Any
+) -> None:
+    reply = await say(bot, fake_github, setup["number"], "/deploy canary")
+    assert "not confirmed: no 👍 from @maintainer within 1.5 s" in reply
+    assert deployments(fake_github) == []
+
+    seeded = fake_github.add_issue_comment(
+        REPO, setup["number"], "/deploy canary", user="maintainer"
+    )
+    fake_github.add_reaction(seeded.id, "someone-else", "+1")
+    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION)
+    _, _, delivery_id = await bot.post("issue_comment", payload)
+    await asyncio.sleep(0.4)
+    waiting = [
+        c.body
+        for c in fake_github.comments_on(REPO, setup["number"])
+        if c.user is fake_github.app.bot
+    ]
+    assert "React with 👍" in waiting[-1]
+    fake_github.add_reaction(seeded.id, "maintainer", "+1")
+    await bot.wait_finished([delivery_id])
+    [deployment] = deployments(fake_github)
+    assert deployment.environment == "canary"
+
+
+COMPONENTS = """
+deploy:
+  components:
+    api: ["api/**"]
+    core: ["core/**"]
+    database: ["db/**"]
+  environments:
+    staging: {}
+"""
+
+
+async def test_components_follow_changed_files_and_their_importers(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer
+) -> None:
+    git_server.commit(
+        REPO,
+        "main",
+        {
+            ".github/deckhand.yml": COMPONENTS,
+            "api/__init__.py": "",
+            "api/views.py": "from core import service\n",
+            "core/__init__.py": "",
+            "core/service.py": "from core.models import User\n",
+            "core/models.py": "class User: ...\n",
+            "db/schema.sql": "create table users (id int);\n",
+        },
+        message="layout",
+    )
+    head = git_server.commit(REPO, "comp", {"README.md": "hi\n"}, message="start", parent="main")
+    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    number = fake_github.open_pull_request(REPO, head="comp", base="main", user="alice")
+    first = await say(bot, fake_github, number, "/deploy staging")
+    assert "components: api, core, database" in first  # never deployed there: all of them
+    await report(bot, fake_github, deployments(fake_github)[-1].id, "success")
+
+    newer = git_server.commit(
+        REPO, "comp", {"core/models.py": "class User:\n    id = 1\n"}, message="m"
+    )
+    fake_github.add_check_run(REPO, "ci/test", newer, status="completed", conclusion="success")
+    second = await say(bot, fake_github, number, "/deploy staging")
+    assert "components: api, core." in second
+    assert "`api/views.py` → `core/service.py` → `core/models.py`" in second
+    assert deployments(fake_github)[-1].payload["components"] == ["api", "core"]
+
+
+async def test_a_deployed_components_health_url_is_watched_too(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, target: Any
+) -> None:
+    async with HealthTarget() as api_health:
+        git_server.commit(
+            REPO,
+            "main",
+            {
+                ".github/deckhand.yml": f"""
+deploy:
+  components:
+    api: ["api/**"]
+  environments:
+    staging:
+      health:
+        url: "{target.url}"
+        interval: 100ms
+        failures: 2
+        components: {{api: "{api_health.url}"}}
+""",
+                "api/main.py": "x = 1\n",
+            },
+            message="api",
+        )
+        head = git_server.commit(
+            REPO, "api-pr", {"api/main.py": "x = 2\n"}, message="a", parent="main"
+        )
+        fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+        number = fake_github.open_pull_request(REPO, head="api-pr", base="main", user="alice")
+        await say(bot, fake_github, number, "/deploy staging")
+        api_health.failing(500)
+        await report(bot, fake_github, deployments(fake_github)[-1].id, "success")
+        await eventually(lambda: fake_github.issues_in(REPO) != [])
+        [issue] = fake_github.issues_in(REPO)
+        assert api_health.url in issue.body and "HTTP 500" in issue.body
+        assert target.hits >= 2  # the environment's own URL was probed alongside
