@@ -2,7 +2,8 @@
 
 Nothing here calls GitHub: requests are verified, persisted and answered; the work
 happens in the queue's workers. The one exception is the App registration callback
-(`setup.py`), which must exchange GitHub's code while the browser waits.
+(`setup.py`), which must exchange GitHub's code while the browser waits, and the
+dashboard's sign-in (`app.dashboard`), for the same reason.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from app.config.settings import MAX_WEBHOOK_BYTES, Settings
+from app.dashboard.setup import setup_dashboard
 from app.service import Service
 from app.setup.states import ManifestStates
 from app.web import alerts, api, deploy_callbacks, health, home, setup, webhooks
@@ -40,4 +42,5 @@ def create_app(settings: Settings, *, worker: bool = True) -> web.Application:
     app.add_routes(health.routes)
     app.add_routes(home.routes)
     app.add_routes(setup.routes)
+    setup_dashboard(app)
     return app

@@ -41,7 +41,9 @@ async def home(request: web.Request) -> web.Response:
     else:
         content = (
             f"<p>Deckhand is running as GitHub App <code>{settings.github_app_id}</code>.</p>"
-            '<p><a href="/healthz">Health</a> · <a href="/metrics">Metrics</a></p>'
+            '<p><a href="/healthz">Health</a> · <a href="/metrics">Metrics</a>'
+            + (' · <a href="/dashboard">Dashboard</a>' if settings.github_client_id else "")
+            + "</p>"
         )
     return render(content)
 

@@ -1242,6 +1242,45 @@ async def get_authenticated_user(ctx: Context) -> Reply:
     return Reply(ctx.shapes.public_user(account))
 
 
+@handles("apps/list-installations-for-authenticated-user")
+async def list_user_installations(ctx: Context) -> Reply:
+    """Installations of this App with at least one repository the person can access."""
+    assert isinstance(ctx.identity, UserIdentity)
+    login = ctx.identity.login
+    visible = [
+        inst
+        for inst in sorted(ctx.gh.installations.values(), key=lambda i: i.id)
+        if any(ctx.gh.user_can_access(login, r) for r in ctx.gh.installation_repos(inst))
+    ]
+    page, headers = ctx.paginate(visible)
+    return Reply(
+        {"total_count": len(visible), "installations": [ctx.shapes.installation(i) for i in page]},
+        headers=headers,
+    )
+
+
+@handles("apps/list-installation-repos-for-authenticated-user")
+async def list_user_installation_repos(ctx: Context) -> Reply:
+    """The installation's repositories the person can access (404 if none or unknown)."""
+    assert isinstance(ctx.identity, UserIdentity)
+    inst = ctx.gh.installations.get(int(ctx.path_params["installation_id"]))
+    if inst is None:
+        raise ctx.not_found()
+    login = ctx.identity.login
+    repos = [r for r in ctx.gh.installation_repos(inst) if ctx.gh.user_can_access(login, r)]
+    if not repos:
+        raise ctx.not_found()
+    page, headers = ctx.paginate(repos)
+    return Reply(
+        {
+            "total_count": len(repos),
+            "repository_selection": inst.repository_selection,
+            "repositories": [ctx.shapes.repository(r) for r in page],
+        },
+        headers=headers,
+    )
+
+
 @handles("users/get-by-username")
 async def get_user(ctx: Context) -> Reply:
     user = ctx.gh.account(ctx.path_params["username"])

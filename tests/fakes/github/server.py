@@ -65,6 +65,7 @@ from .errors import (
 from .faults import PathMatcher, RecordedRequest, ScriptedRule, take_rule
 from .handlers import HANDLERS, Context
 from .manifests import ManifestFlow
+from .oauth import answer_oauth
 from .payloads import Payloads
 from .shapes import Shapes
 from .state import GitHubState, RateLimit
@@ -247,6 +248,8 @@ class FakeGitHub(GitHubState):
 
     # ================================================================== serving
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        if request.path.startswith("/login/oauth/"):  # github.com's web flow, not the REST API
+            return await answer_oauth(self, request)
         raw_body = await request.read()
         raw_path = request.rel_url.raw_path
         body: Any = NO_BODY
@@ -491,7 +494,7 @@ class FakeGitHub(GitHubState):
             self.jwt_claims.append(app_identity.claims)
             record.auth = "jwt"
             return app_identity
-        if template == "/user":
+        if template == "/user" or template.startswith("/user/"):
             record.auth = "user"
             return verify_user_token(header, user_tokens=self.user_tokens)
         token_identity = verify_token(header, state=self, now=self.clock())

@@ -406,6 +406,11 @@ class GitHubState:
         self.check_suites: dict[tuple[int, str], int] = {}  # (repo id, head sha) -> suite id
         self.tokens: dict[str, IssuedToken] = {}
         self.user_tokens: dict[str, str] = {}  # a person's token -> login (GET /user)
+        # The App's OAuth web flow (oauth.py): who "signs in" at /login/oauth/authorize,
+        # the App's client secret, and the codes handed out (code -> (login, redirect_uri)).
+        self.oauth_login: str | None = None
+        self.oauth_client_secret: str = "fake-client-secret-" + secrets.token_hex(8)
+        self.oauth_codes: dict[str, tuple[str, str]] = {}
         self.tokens_issued: Counter[int] = Counter()
         self.token_lifetime: timedelta = timedelta(hours=1)
         self.rate_limits: dict[str, RateLimit] = {}
@@ -471,6 +476,10 @@ class GitHubState:
                 inst.repository_ids.add(self.add_repo(full_name).id)
         self.installations[installation_id] = inst
         return inst
+
+    def user_can_access(self, login: str, repo: Repository) -> bool:
+        """Whether person ``login`` can see ``repo``: its owner or a collaborator."""
+        return repo.owner.login.lower() == login.lower() or login.lower() in repo.collaborators
 
     def installation_repos(self, inst: Installation) -> list[Repository]:
         """Repositories an installation can access, ordered by full name."""

@@ -83,6 +83,8 @@ OPERATIONS: list[str] = [
     # Users and rate limit
     "GET /users/{username}",
     "GET /user",
+    "GET /user/installations",
+    "GET /user/installations/{installation_id}/repositories",
     "GET /rate_limit",
 ]
 
