@@ -34,6 +34,10 @@ PERMISSIONS = {
 
 
 class Bench:
+    # set by scenario setups that need them (benchmarks/alerts.py)
+    alerts_url: str
+    service: Any
+
     def __init__(self, root: Path, **settings: Any) -> None:
         self.root = root
         self.keys = generate_app_keys(4242)

@@ -186,10 +186,10 @@ async def large_repository(bench: Bench, files: int, history: int) -> None:
     print(f"   full clone:        {full_s:7.2f} s  {full_b / 1e6:8.2f} MB")
     for kind, items in results.items():
         seconds = statistics.median(t for t, _ in items)
-        sent = statistics.median(b for _, b in items)
+        size = statistics.median(b for _, b in items)
         print(
-            f"   deckhand {kind:5}:    {seconds:7.2f} s  {sent / 1e6:8.2f} MB"
-            f"   (x{seconds / full_s:.2f} time, {100 * sent / full_b:.1f}% bytes of a full clone)"
+            f"   deckhand {kind:5}:    {seconds:7.2f} s  {size / 1e6:8.2f} MB"
+            f"   (x{seconds / full_s:.2f} time, {100 * size / full_b:.1f}% bytes of a full clone)"
         )
     print("   goals: under 5% of the bytes, warm under 3 s, cold at most half the clone's time")
 

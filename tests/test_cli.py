@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from app.config.schema import SCHEMA_FILE
 from app.config.settings import Settings
 
@@ -47,6 +49,6 @@ def test_private_key_from_a_file_or_with_literal_newlines(tmp_path: Path) -> Non
     (tmp_path / "key.pem").write_text(pem)
     from_file = Settings(_env_file=None, github_private_key_path=tmp_path / "key.pem")  # type: ignore[call-arg]
     assert from_file.private_key_pem() == pem
-    escaped = Settings(_env_file=None, github_private_key=pem.replace("\n", "\\n"))  # type: ignore[call-arg]
+    escaped = Settings(_env_file=None, github_private_key=SecretStr(pem.replace("\n", "\\n")))  # type: ignore[call-arg]
     assert escaped.private_key_pem() == pem
     assert "GITHUB_APP_ID" in escaped.missing_app_credentials()

@@ -133,6 +133,7 @@ async def test_installation_events_record_where_the_app_is_installed(bot, webhoo
     deleted = {**created, "action": "deleted"}
     await bot.wait_finished([(await bot.post("installation", deleted))[2]])
     recorded = await store.get(created["installation"]["id"])
+    assert recorded is not None
     assert recorded["status"] == "deleted" and recorded["repositories"] == []
 
 
@@ -172,6 +173,7 @@ async def test_a_late_repositories_event_does_not_undo_an_uninstall(bot, webhook
     await bot.wait_finished([(await bot.post("installation", deleted))[2]])
     await bot.wait_finished([(await bot.post("installation_repositories", added))[2]])
     recorded = await InstallationStore(bot.app[SERVICE].db).get(created["installation"]["id"])
+    assert recorded is not None
     assert recorded["status"] == "deleted" and recorded["repositories"] == []
 
 

@@ -103,6 +103,7 @@ def test_known_format_detected_with_exact_range(
     assert (finding.end_line, finding.end_column) == (3, 28 + len(secret))
     assert label in finding.message
     _assert_redacted(finding, secret)
+    assert finding.end_column is not None
     assert text.split("\n")[2][finding.column - 1 : finding.end_column - 1] == secret
 
 
@@ -278,6 +279,7 @@ def test_generic_high_entropy(path: str, line: str, name: str, column: int) -> N
     assert finding.severity is Severity.WARNING
     assert (finding.line, finding.column) == (2, column)
     assert (finding.end_line, finding.end_column) == (2, column + len(value))
+    assert finding.end_column is not None
     assert line[finding.column - 1 : finding.end_column - 1] == value
     assert name in finding.message
     _assert_redacted(finding, value)
@@ -287,6 +289,7 @@ def test_generic_authorization_header_value() -> None:
     text = f'headers = {{"Authorization": "Bearer {GENERIC}"}}\n'
     finding = _only(scan_secrets("api.py", text))
     assert finding.rule == "secrets/high-entropy"
+    assert finding.end_column is not None
     assert text[finding.column - 1 : finding.end_column - 1] == GENERIC
 
 
@@ -374,6 +377,7 @@ def test_generated_password_starting_with_a_sigil_is_reported(first: str, path: 
         text = f"password = '{value}'\n" if path.endswith(".toml") else f"password: '{value}'\n"
     finding = _only(scan_secrets(path, text))
     assert finding.rule == "secrets/high-entropy"
+    assert finding.end_column is not None
     assert text.split("\n")[0][finding.column - 1 : finding.end_column - 1] == value
 
 
@@ -398,6 +402,7 @@ def test_a_hash_inside_an_unquoted_value_is_part_of_it_unless_after_a_space() ->
     value = "Zx9Qw3Er7Ty1#Ui5Op2As8Df4"
     for path, line in [("c.yaml", f"api_key: {value}"), ("c.ini", f"api_key = {value}")]:
         finding = _only(scan_secrets(path, line + "  # rotated monthly\n"))
+        assert finding.end_column is not None
         assert line[finding.column - 1 : finding.end_column - 1] == value
     assert scan_secrets("c.yaml", "api_key: abc  #" + value + "\n") == []
 
@@ -487,6 +492,7 @@ def test_several_secrets_on_one_line_each_reported_once() -> None:
     ]
     assert len({(f.line, f.column) for f in findings}) == 3
     for finding in findings:
+        assert finding.end_column is not None
         value = text[finding.column - 1 : finding.end_column - 1]
         assert value in (GITHUB, AWS_KEY_ID, GENERIC)
 

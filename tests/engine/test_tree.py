@@ -306,9 +306,12 @@ def test_recently_changed_files_are_always_read(
     run(root)  # the files were written just now: their stat is not trusted
     reads: list[str] = []
     load_path = tree_module.load_path
-    monkeypatch.setattr(
-        tree_module, "load_path", lambda *args: reads.append(args[1]) or load_path(*args)
-    )
+
+    def recording_load_path(*args: Any) -> Any:
+        reads.append(args[1])
+        return load_path(*args)
+
+    monkeypatch.setattr(tree_module, "load_path", recording_load_path)
     assert run(root).stats.checked == 0
     assert len(reads) == 5
 

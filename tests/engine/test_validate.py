@@ -49,7 +49,7 @@ def test_batches_cross_process_boundaries() -> None:
 
 
 def test_validate_checks_each_file_then_imports_across_them() -> None:
-    items = [
+    items: list[SourceFile | Skipped] = [
         SourceFile("pkg/__init__.py", ""),
         SourceFile("pkg/a.py", "from pkg import b\n"),
         SourceFile("pkg/b.py", "import pkg.a\nimport requests\n"),

@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import func, select
@@ -254,7 +254,8 @@ async def test_grafana_timestamped_signature_and_replay(alerts: AlertClient) -> 
 async def test_refused_requests_store_nothing(
     alerts: AlertClient, fake_github: FakeGitHub, case: str, status: int, reason: str
 ) -> None:
-    source, payload, kw = "generic", generic(), {}
+    source, payload = "generic", generic()
+    kw: dict[str, Any] = {}
     if case == "bad_signature":
         kw = {"headers": {"X-Deckhand-Signature": "sha256=" + "0" * 64}}
     elif case == "unsigned":
@@ -399,8 +400,13 @@ async def test_firing_again_removes_the_resolved_label(
 
 
 # ------------------------------------------------ suspect deployment and rollback
+class _HasDb(Protocol):
+    @property
+    def db(self) -> Any: ...
+
+
 async def seed_deployments(
-    alerts: AlertClient, fake_github: FakeGitHub, git_server: GitServer, repo: Any
+    alerts: _HasDb, fake_github: FakeGitHub, git_server: GitServer, repo: Any
 ) -> list[Any]:
     store = DeployStore(alerts.db)
     git_server.commit(REPO, "faster", {"app/pricing.py": "x = 3\n"}, message="Faster")

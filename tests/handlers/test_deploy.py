@@ -258,6 +258,7 @@ async def test_rollback_after_exactly_n_failed_probes(
     assert rollback.sha == good.sha and rollback.payload["rollback_of"] == bad.id
     await eventually(lambda: fake_github.issues_in(REPO) != [])
     [issue] = fake_github.issues_in(REPO)
+    assert issue.body is not None
     assert "rolled back production" in issue.title and "HTTP 503" in issue.body
     reply = await say(bot, fake_github, setup["number"], "/deploy production")
     assert "locked by deckhand" in reply
@@ -405,5 +406,6 @@ deploy:
         await report(bot, fake_github, deployments(fake_github)[-1].id, "success")
         await eventually(lambda: fake_github.issues_in(REPO) != [])
         [issue] = fake_github.issues_in(REPO)
+        assert issue.body is not None
         assert api_health.url in issue.body and "HTTP 500" in issue.body
         assert target.hits >= 2  # the environment's own URL was probed alongside

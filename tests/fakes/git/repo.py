@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -319,7 +320,7 @@ class BareRepo:
     def commit(
         self,
         branch: str,
-        files: dict[str, str | bytes | None],
+        files: Mapping[str, str | bytes | None],
         *,
         message: str,
         author: tuple[str, str] = ("Alice", "alice@example.com"),

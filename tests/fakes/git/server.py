@@ -25,6 +25,7 @@ import binascii
 import contextlib
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -161,7 +162,7 @@ class GitServer:
     def create_repo(
         self,
         full_name: str,
-        files: dict[str, str | bytes],
+        files: Mapping[str, str | bytes],
         *,
         branch: str = "main",
         installation_id: int | None = None,
@@ -192,7 +193,7 @@ class GitServer:
         self,
         full_name: str,
         branch: str,
-        files: dict[str, str | bytes | None],
+        files: Mapping[str, str | bytes | None],
         *,
         message: str,
         author: tuple[str, str] = ("Alice", "alice@example.com"),
