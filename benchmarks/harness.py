@@ -16,6 +16,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
+from app.setup.manifest import PERMISSIONS
 from app.web import create_app
 from tests.fakes.git import GitServer
 from tests.fakes.github import FakeGitHub
@@ -23,14 +24,6 @@ from tests.fakes.keys import generate_app_keys
 from tests.support.deckhand import WEBHOOK_SECRET, make_settings, sign
 
 INSTALLATION = 1001
-PERMISSIONS = {
-    "checks": "write",
-    "contents": "write",
-    "deployments": "write",
-    "issues": "write",
-    "metadata": "read",
-    "pull_requests": "write",
-}
 
 
 class Bench:

@@ -49,11 +49,12 @@ from openai.types.chat import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from app.config.model_endpoint import ModelEndpoint
 from app.engine.findings import Edit, Finding, Fix, Severity
 from app.logs import get_logger
 
 if TYPE_CHECKING:
-    from app.config.settings import Settings
+    pass
 
 log = get_logger("deckhand.ai")
 
@@ -94,28 +95,14 @@ class FileDiff:
 
 
 @dataclass(frozen=True)
-class AIReviewSettings:
+class AIReviewSettings(ModelEndpoint):
     """How to reach the model and how much to send. The key is never shown in `repr`."""
 
-    api_key: str = field(repr=False)
-    base_url: str | None  # None: OPENAI_BASE_URL, else api.openai.com
-    model: str
     timeout: float = 30.0  # seconds, for the whole call (retry included)
     max_input_tokens: int = 12000
     max_findings: int = 30
     max_file_tokens: int = 4000
     max_output_tokens: int = 4000
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AIReviewSettings | None:
-        """The service's OPENAI_* settings, or None when no API key is configured."""
-        if settings.openai_api_key is None:
-            return None
-        return cls(
-            api_key=settings.openai_api_key.get_secret_value(),
-            base_url=settings.openai_base_url,
-            model=settings.openai_model,
-        )
 
 
 @dataclass(frozen=True)

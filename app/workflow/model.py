@@ -9,13 +9,14 @@ back as `(None, reason)`, and the caller commits with the summary instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from app.config.model_endpoint import ModelEndpoint
 from app.workflow.message import BODY_WIDTH, SUBJECT_LIMIT, tidy_model_message
 
 if TYPE_CHECKING:
-    from app.config.settings import Settings
+    pass
 
 SYSTEM_PROMPT = f"""\
 You write git commit messages. Answer with the commit message only, as plain text: a \
@@ -25,26 +26,12 @@ changed and why, as far as the diff shows. No code fences, no quotes, no preambl
 
 
 @dataclass(frozen=True)
-class MessageModel:
-    """How to reach the model. The key is never shown in `repr`."""
+class MessageModel(ModelEndpoint):
+    """How to reach the model and how much to send. The key is never shown in `repr`."""
 
-    api_key: str = field(repr=False)
-    base_url: str | None  # None: OPENAI_BASE_URL, else api.openai.com
-    model: str
     timeout: float = 20.0  # seconds per request; there is no retry
     max_diff_chars: int = 24_000
     max_output_tokens: int = 400
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> MessageModel | None:
-        """The OPENAI_* settings, or None when no API key is configured."""
-        if settings.openai_api_key is None:
-            return None
-        return cls(
-            api_key=settings.openai_api_key.get_secret_value(),
-            base_url=settings.openai_base_url,
-            model=settings.openai_model,
-        )
 
 
 def clip(diff: str, limit: int) -> str:

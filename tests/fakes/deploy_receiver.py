@@ -24,10 +24,12 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -42,8 +44,9 @@ class ReceivedRequest:
     at: float = field(default_factory=time.time)
 
 
-class DeployReceiver:
+class DeployReceiver(LoopbackServer):
     def __init__(self, secret: str) -> None:
+        super().__init__()
         self.secret = secret
         self.received: list[ReceivedRequest] = []
         self.rejected = 0
@@ -52,30 +55,24 @@ class DeployReceiver:
         self._fail_next = 0
         self._fail_status = 503
         self._down = False
-        self._runner: web.AppRunner | None = None
-        self._port = 0
         self._session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> DeployReceiver:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/deploy", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
         self._session = aiohttp.ClientSession()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self._session is not None:
             await self._session.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().__aexit__(*exc)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}/deploy"
+        return f"{self.base_url}/deploy"
 
     # --- scripting ---------------------------------------------------------------------
     def fail_next(self, times: int, status: int = 503) -> None:

@@ -30,6 +30,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 HEALTHY_BODY: dict[str, Any] = {"status": "ok", "checks": {"db": "ok"}}
 
 
@@ -60,42 +62,25 @@ def _encode(body: object) -> tuple[bytes, str]:
     return json.dumps(body).encode(), "application/json"
 
 
-class HealthTarget:
+class HealthTarget(LoopbackServer):
     def __init__(self, path: str = "/healthz") -> None:
+        super().__init__()
         self.path = path
         self.hits = 0
         self.requests: list[HealthRequest] = []
         self._mode = self._healthy_mode()
         self._fail_next = 0
         self._fail_status = 503
-        self._runner: web.AppRunner | None = None
-        self._port = 0
         self._closing = asyncio.Event()
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def __aenter__(self) -> HealthTarget:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
-        return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
+        self._closing.set()  # wake slow handlers
+        await super().__aexit__(*exc)
 
     @property
     def url(self) -> str:

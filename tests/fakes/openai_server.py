@@ -32,6 +32,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 EMPTY_ANSWER = '{"findings": []}'
 
 
@@ -97,36 +99,30 @@ def _mask(key: str) -> str:
     return f"{key[:3]}{'*' * max(len(key) - 7, 0)}{key[-4:]}" if len(key) > 7 else "***"
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
+    shutdown_timeout = 1.0
+    client_max_size = 64 * 1024 * 1024
+
     def __init__(self, api_key: str = "sk-fake-test-key-0123456789") -> None:
+        super().__init__()
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
         self._replies: deque[Canned] = deque()
         self._faults: list[_Fault] = []
-        self._runner: web.AppRunner | None = None
-        self._port = 0
         self._closing = asyncio.Event()
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def __aenter__(self) -> FakeOpenAI:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._chat_completions)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
-        return self
 
     async def __aexit__(self, *exc: object) -> None:
         self._closing.set()  # wake slow handlers
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().__aexit__(*exc)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}/v1"
+        return f"{self.base_url}/v1"
 
     # --- scripting -------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 SCALAR_MUTATIONS = {"serviceInstanceDeployV2"}
 
 
@@ -55,33 +57,21 @@ class GraphQLRequest:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeRailway:
+class FakeRailway(LoopbackServer):
     def __init__(self, token: str) -> None:
+        super().__init__()
         self.token = token
         self.services: set[tuple[str, str]] = set()
         self.deployments: dict[str, RailwayDeployment] = {}
         self.requests: list[GraphQLRequest] = []
         self._script = ["BUILDING", "DEPLOYING", "SUCCESS"]
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
-    async def __aenter__(self) -> FakeRailway:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/graphql/v2", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}/graphql/v2"
+        return f"{self.base_url}/graphql/v2"
 
     def add_service(self, service_id: str, environment_id: str) -> None:
         self.services.add((service_id, environment_id))

@@ -21,6 +21,7 @@ from app.alerts.store import AlertStore
 from app.alerts.tracker import ALERT_EVENT
 from app.deploy.store import DeploymentRecord, DeployStore
 from app.installations import InstallationStore
+from app.setup.manifest import PERMISSIONS
 from app.store.schema import deliveries
 from app.web.keys import SERVICE
 from tests.fakes.git import GitServer
@@ -31,15 +32,6 @@ from tests.support.waiting import eventually
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "alerts"
 INSTALLATION = 1001
 REPO = "octo-org/widgets"
-PERMISSIONS = {
-    "checks": "write",
-    "contents": "write",
-    "deployments": "write",
-    "issues": "write",
-    "metadata": "read",
-    "members": "read",
-    "pull_requests": "write",
-}
 SECRETS = {
     "sentry_client_secret": "sentry-client-secret-0123",
     "alertmanager_token": "am-token-0123456789",

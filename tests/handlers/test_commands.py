@@ -6,19 +6,14 @@ from typing import Any
 
 import pytest
 
+from app.setup.manifest import PERMISSIONS
 from tests.fakes.git import GitServer
 from tests.fakes.github import FakeGitHub
 from tests.fakes.openai_server import FakeOpenAI
+from tests.support.chatops import comment
 
 INSTALLATION = 1001
 REPO = "octo-org/widgets"
-PERMISSIONS = {
-    "checks": "write",
-    "contents": "write",
-    "issues": "write",
-    "metadata": "read",
-    "pull_requests": "write",
-}
 GOOD = "def main():\n    return 1\n"
 BROKEN = "def main()\n    return 1\n"
 NO_AUTOFIX = "review:\n  autofix: false\n"
@@ -43,16 +38,6 @@ async def bot(start_deckhand: Any, fake_github: FakeGitHub, app_keys: Any, setup
         github_private_key=app_keys.private_pem,
         max_attempts=2,
     )
-
-
-async def comment(bot: Any, fake_github: FakeGitHub, number: int, body: str, user: str) -> Any:
-    seeded = fake_github.add_issue_comment(REPO, number, body, user=user)
-    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION)
-    status, _, delivery_id = await bot.post("issue_comment", payload)
-    assert status == 202
-    delivery = (await bot.wait_finished([delivery_id]))[delivery_id]
-    assert delivery.status == "done", delivery.last_error
-    return seeded
 
 
 def replies(fake_github: FakeGitHub, number: int, seeded: Any) -> list[str]:

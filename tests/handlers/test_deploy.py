@@ -10,22 +10,15 @@ from typing import Any
 
 import pytest
 
+from app.setup.manifest import PERMISSIONS
 from tests.fakes.git import GitServer
 from tests.fakes.github import FakeGitHub
 from tests.fakes.health_target import HealthTarget
+from tests.support.chatops import say
 from tests.support.waiting import eventually
 
 INSTALLATION = 1001
 REPO = "octo-org/widgets"
-PERMISSIONS = {
-    "checks": "write",
-    "contents": "write",
-    "deployments": "write",
-    "issues": "write",
-    "metadata": "read",
-    "members": "read",
-    "pull_requests": "write",
-}
 
 
 def config(target_url: str, failures: int = 3, window: str = "30s") -> str:
@@ -81,21 +74,6 @@ async def bot(start_deckhand: Any, fake_github: FakeGitHub, app_keys: Any, setup
         config_cache=False,
         confirm_seconds=1.5,
     )
-
-
-async def say(
-    bot: Any, fake_github: FakeGitHub, number: int, body: str, user: str = "maintainer"
-) -> str:
-    """Post a comment, wait for Deckhand, return its reply."""
-    seeded = fake_github.add_issue_comment(REPO, number, body, user=user)
-    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION)
-    _, _, delivery_id = await bot.post("issue_comment", payload)
-    delivery = (await bot.wait_finished([delivery_id]))[delivery_id]
-    assert delivery.status == "done", delivery.last_error
-    replies = [
-        c.body for c in fake_github.comments_on(REPO, number) if c.user is fake_github.app.bot
-    ]
-    return replies[-1]
 
 
 async def report(bot: Any, fake_github: FakeGitHub, deployment_id: int, state: str) -> None:

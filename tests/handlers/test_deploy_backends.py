@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 
 from app.deploy import backends
+from app.setup.manifest import PERMISSIONS
 from app.store.deliveries import DeliveryStore
 from tests.fakes.deploy_receiver import DeployReceiver
 from tests.fakes.git import GitServer
 from tests.fakes.github import FakeGitHub
 from tests.fakes.health_target import HealthTarget
 from tests.fakes.railway import FakeRailway
+from tests.support.chatops import say
 from tests.support.waiting import eventually
 
 INSTALLATION = 1001
@@ -26,14 +28,6 @@ REPO = "octo-org/widgets"
 SECRET = "deploy-webhook-secret-0123"
 TOKEN = "railway-token-abcdef"
 PUBLIC_URL = "https://deckhand.example"
-PERMISSIONS = {
-    "checks": "write",
-    "contents": "write",
-    "deployments": "write",
-    "issues": "write",
-    "metadata": "read",
-    "pull_requests": "write",
-}
 
 
 def health(target_url: str) -> str:
@@ -153,18 +147,6 @@ deploy:
         railway_api_url=railway.url,
         railway_poll_seconds=0.05,
     )
-
-
-async def say(bot: Any, fake_github: FakeGitHub, number: int, body: str) -> str:
-    seeded = fake_github.add_issue_comment(REPO, number, body, user="maintainer")
-    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION)
-    _, _, delivery_id = await bot.post("issue_comment", payload)
-    delivery = (await bot.wait_finished([delivery_id]))[delivery_id]
-    assert delivery.status == "done", delivery.last_error
-    replies = [
-        c.body for c in fake_github.comments_on(REPO, number) if c.user is fake_github.app.bot
-    ]
-    return replies[-1]
 
 
 async def callback(

@@ -8,18 +8,12 @@ from typing import Any
 
 import pytest
 
+from app.setup.manifest import PERMISSIONS
 from tests.fakes.git import GitServer
 from tests.fakes.github import FakeGitHub
 
 INSTALLATION = 1001
 REPO = "octo-org/widgets"
-PERMISSIONS = {
-    "checks": "write",
-    "contents": "write",
-    "issues": "write",
-    "metadata": "read",
-    "pull_requests": "write",
-}
 GOOD = "def main():\n    return 1\n"
 BROKEN = "def main()\n    return 1\n"
 
