@@ -110,6 +110,8 @@ def configure_logging(level: str = "info", fmt: str = "json", secrets: Iterable[
     # aiohttp's access log costs a line per delivery; keep it for debugging only.
     logging.getLogger("aiohttp.access").setLevel("DEBUG" if level == "debug" else "WARNING")
     logging.getLogger("alembic").setLevel("WARNING")
+    # procrastinate logs two info lines per job; Deckhand logs what its jobs did.
+    logging.getLogger("procrastinate").setLevel("DEBUG" if level == "debug" else "WARNING")
 
 
 def get_logger(name: str) -> Any:

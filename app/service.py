@@ -1,7 +1,9 @@
 """Service: builds the parts from the settings and runs them for as long as the process lives.
 
-Roles: `web` verifies, persists and enqueues; `worker` leases jobs and runs handlers. The
-embedded default runs both in one process; scaled out, each process runs one role.
+Roles: `web` verifies, persists and enqueues; `worker` runs handlers. The embedded default
+(no `QUEUE_URL`) runs both in one process with the in-process WorkerPool; scaled out
+(`QUEUE_URL=postgresql://...`), each process runs one role and procrastinate carries the
+jobs between them (app.queue.distributed).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from app.config.settings import Settings
 from app.github.app import GitHubApp
 from app.logs import get_logger
+from app.queue.distributed import DistributedQueue
 from app.queue.ingest import IngestBatcher
 from app.queue.workers import WorkerPool
 from app.store.database import Database, pool_size_for
@@ -16,20 +19,26 @@ from app.store.deliveries import DeliveryStore
 from app.worker import Dispatcher, load_router
 
 log = get_logger("deckhand.service")
+WEB_CONNECTIONS = 4
 
 
 class Service:
     def __init__(self, settings: Settings, *, web: bool = True, worker: bool = True) -> None:
         self.settings = settings
-        self.db = Database(
-            settings.database_url, pool_size=pool_size_for(settings.worker_concurrency)
-        )
+        # A web-only process needs few connections (ingest commits in batches).
+        connections = pool_size_for(settings.worker_concurrency) if worker else WEB_CONNECTIONS
+        self.db = Database(settings.database_url, pool_size=connections)
         self.deliveries = DeliveryStore(self.db)
         self.github_app = GitHubApp(settings)
         self.router = load_router(settings.plugins)
         self.pool: WorkerPool | None = None
-        if worker:
-            dispatcher = Dispatcher(self.router, self.github_app, self.db, settings)
+        self.queue: DistributedQueue | None = None
+        dispatcher = Dispatcher(self.router, self.github_app, self.db, settings)
+        self.runs_jobs = worker
+        if settings.queue_url:
+            self.queue = DistributedQueue(settings, self.deliveries, dispatcher if worker else None)
+            self.db.on_enqueue = self.queue.announce
+        elif worker:
             self.pool = WorkerPool(
                 self.deliveries,
                 dispatcher,
@@ -41,11 +50,10 @@ class Service:
                 retention_seconds=settings.retention_days * 86400,
                 job_timeout_seconds=settings.job_timeout_seconds,
             )
+            self.db.on_enqueue = self._wake_pool
         self.batcher: IngestBatcher | None = None
         if web:
-            self.batcher = IngestBatcher(
-                self.deliveries, on_commit=self.pool.wake if self.pool else None
-            )
+            self.batcher = IngestBatcher(self.deliveries)
 
     async def start(self) -> None:
         await self.db.migrate()
@@ -60,17 +68,33 @@ class Service:
                 "will be dead-lettered until then and can be retried with "
                 "`python -m app deliveries retry --all-dead`.",
             )
+        if self.queue:
+            await self.queue.open()
         if self.batcher:
             self.batcher.start()
         if self.pool:
             self.pool.start()
-        log.info("service_started", web=self.batcher is not None, worker=self.pool is not None)
+        if self.queue and self.runs_jobs:
+            self.queue.start_worker()
+        log.info(
+            "service_started",
+            web=self.batcher is not None,
+            worker=self.runs_jobs,
+            queue="procrastinate" if self.queue else "embedded",
+        )
+
+    async def _wake_pool(self, _new: object) -> None:
+        if self.pool:
+            self.pool.wake()
 
     async def stop(self) -> None:
         if self.batcher:
             await self.batcher.stop()
         if self.pool:
             await self.pool.stop()
+        if self.queue:
+            await self.queue.stop_worker()
+            await self.queue.close()
         await self.github_app.close()
         await self.db.close()
         log.info("service_stopped")

@@ -2,8 +2,9 @@
 
 Parsed by `app.commands.parse_comment`; each command gets a reply, the comment gets 👀
 then 🚀 or 😕. Review commands (`/validate`, `/fix`, `/review`) work on pull requests
-and need write access to the repository; deploy commands go to `app.deploy.commands`,
-which checks its own rules; `/help` answers anyone. Comments by bots are
+and need write access to the repository; `/propose-fix` works in an alert's issue, needs
+write access too, and goes to `app.alerts.propose`; deploy commands go to
+`app.deploy.commands`, which checks its own rules; `/help` answers anyone. Comments by bots are
 ignored, so two bots cannot talk each other into a loop.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 from gidgethub import sansio
 from gidgethub.routing import Router
 
+from app.alerts.propose import ProposeFix as ProposeFixRun
 from app.chatops.permissions import can_write
 from app.chatops.replies import CommentReplies
 from app.commands import (
@@ -23,6 +25,7 @@ from app.commands import (
     History,
     Lock,
     ParseResult,
+    ProposeFix,
     Review,
     Rollback,
     Status,
@@ -80,6 +83,8 @@ async def _answer(
         return await deploy_commands.run(result, replace(given, progress=progress))
     data = event.data
     login = data["comment"]["user"]["login"]
+    if isinstance(result, ProposeFix):
+        return await _propose_fix(event, gh, context)
     if not data["issue"].get("pull_request"):
         return f"`/{result.name}` works on pull requests.", False
     if not await can_write(gh, data["repository"]["full_name"], login):
@@ -93,6 +98,18 @@ async def _answer(
         target = target.with_ai()
     context.log.info("command_accepted", command=result.name, user=login)
     return await review(target, context), True
+
+
+async def _propose_fix(event: sansio.Event, gh: Any, context: Any) -> tuple[str, bool]:
+    data = event.data
+    login = data["comment"]["user"]["login"]
+    if data["issue"].get("pull_request"):
+        return "`/propose-fix` only works in an alert issue opened by Deckhand.", False
+    if not await can_write(gh, data["repository"]["full_name"], login):
+        return f"Sorry @{login}, `/propose-fix` needs write access to this repository.", False
+    context.log.info("command_accepted", command="propose-fix", user=login)
+    run = ProposeFixRun(gh, context, data["repository"], int(data["issue"]["number"]), login)
+    return await run.run()
 
 
 async def _deploy_input(event: sansio.Event, gh: Any, context: Any) -> deploy_commands.CommandInput:

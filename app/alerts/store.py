@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    func,
     insert,
     or_,
     select,
@@ -393,3 +394,21 @@ class AlertStore:
             return [AlertRow.from_row(r) for r in conn.execute(query)]
 
         return await self.db.read(read)
+
+
+async def open_issue_counts(db: Database, repositories: list[str]) -> dict[str, int]:
+    """Lower-cased repository -> how many of its alerts have an open issue."""
+    names = sorted({r.lower() for r in repositories})
+    if not names:
+        return {}
+    query = (
+        select(alerts.c.repository, func.count())
+        .where(
+            alerts.c.repository.in_(names),
+            alerts.c.state == OPEN,
+            alerts.c.issue_number.is_not(None),
+        )
+        .group_by(alerts.c.repository)
+    )
+    rows = await db.read(lambda conn: conn.execute(query).all())
+    return {str(repository): int(count) for repository, count in rows}

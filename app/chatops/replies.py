@@ -1,9 +1,11 @@
 """Answering a command comment: reactions on it and one reply comment per command line.
 
 👀 when the comment is read, then 🚀 when every command in it went through or 😕 when
-one did not. A command's reply is posted once and edited after that; the reply's id is
-kept per (comment, line), so a job that runs twice edits its reply instead of posting
-another.
+one did not. A command's reply is posted once and edited after that: its row in
+`command_replies` is reserved before the post and gets the reply's id after it, and the
+reply carries a hidden marker. A job that runs again (a retry, a redelivery, a worker
+killed between the post and the record) edits the reply it finds, by id or by marker,
+instead of posting another. Reactions are idempotent on GitHub's side.
 """
 
 from __future__ import annotations
@@ -33,32 +35,58 @@ class CommentReplies:
             data={"content": content},
         )
 
+    def marker(self, line: int) -> str:
+        return f"<!-- deckhand:reply {self.comment}:{line} -->"
+
     async def say(self, line: int, body: str) -> None:
         """Post or edit the reply to the command on `line`."""
-        reply_id = await self.db.read(
-            lambda conn: conn.execute(
-                select(command_replies.c.reply_id).where(
-                    command_replies.c.comment_id == self.comment, command_replies.c.line == line
-                )
-            ).scalar()
+        body = f"{body}\n\n{self.marker(line)}"
+        key = (command_replies.c.comment_id == self.comment) & (command_replies.c.line == line)
+        row = await self.db.read(
+            lambda conn: conn.execute(select(command_replies.c.reply_id).where(key)).first()
         )
-        if reply_id is not None:
-            try:
-                await self.gh.patch(
-                    "/repos/{owner}/{repo}/issues/comments/{comment_id}",
-                    url_vars={"owner": self.owner, "repo": self.repo, "comment_id": str(reply_id)},
-                    data={"body": body},
-                )
-                return
-            except BadRequest as exc:
-                if int(exc.status_code) != 404:  # 404: the reply was deleted; post anew
-                    raise
+        reply_id = row.reply_id if row is not None else None
+        if row is not None and reply_id is None:  # reserved: a run before this one may have posted
+            reply_id = await self._find_posted(line)
+        if reply_id is not None and await self._edit(reply_id, body):
+            await self._record(line, reply_id)
+            return
+        if row is None:
+            await self._record(line, None)
         created = await self.gh.post(
             "/repos/{owner}/{repo}/issues/{issue_number}/comments",
             url_vars={"owner": self.owner, "repo": self.repo, "issue_number": str(self.issue)},
             data={"body": body},
         )
-        row = {"comment_id": self.comment, "line": line, "reply_id": created["id"]}
+        await self._record(line, created["id"])
+
+    async def _edit(self, reply_id: int, body: str) -> bool:
+        """False when the reply was deleted meanwhile (post anew)."""
+        try:
+            await self.gh.patch(
+                "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+                url_vars={"owner": self.owner, "repo": self.repo, "comment_id": str(reply_id)},
+                data={"body": body},
+            )
+        except BadRequest as exc:
+            if int(exc.status_code) != 404:
+                raise
+            return False
+        return True
+
+    async def _find_posted(self, line: int) -> int | None:
+        """The reply a previous run posted but did not record, found by its marker."""
+        wanted = self.marker(line)
+        async for comment in self.gh.getiter(
+            "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+            url_vars={"owner": self.owner, "repo": self.repo, "issue_number": str(self.issue)},
+        ):
+            if wanted in (comment.get("body") or ""):
+                return int(comment["id"])
+        return None
+
+    async def _record(self, line: int, reply_id: int | None) -> None:
+        row = {"comment_id": self.comment, "line": line, "reply_id": reply_id}
         await self.db.transaction(
             lambda conn: upsert(conn, command_replies, [row], ["comment_id", "line"])
         )

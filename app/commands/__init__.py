@@ -2,11 +2,11 @@
 
 The one parser for commands (see the design notes): handlers call `parse_comment(body)`
 and receive, in comment order, command objects (`Deploy`, `Rollback`, `Lock`, `Unlock`,
-`Status`, `History`, `Help`, `Validate`, `Fix`, `Review`, each with a `name` to route by
-and the `line` it came from) or `CommandError`s to answer with their message and usage.
-`usage(name)` gives the markdown help. Pure: no GitHub, HTTP, database or configuration
-here, and no decision about who may run what or whether a bot wrote the comment; that
-belongs to the handlers.
+`Status`, `History`, `Help`, `Validate`, `Fix`, `Review`, `ProposeFix`, each with a
+`name` to route by and the `line` it came from) or `CommandError`s to answer with their
+message and usage. `usage(name)` gives the markdown help. Pure: no GitHub, HTTP,
+database or configuration here, and no decision about who may run what or whether a bot
+wrote the comment; that belongs to the handlers.
 """
 
 from app.commands.help import usage
@@ -22,6 +22,7 @@ from app.commands.model import (
     History,
     Lock,
     ParseResult,
+    ProposeFix,
     Review,
     Rollback,
     Status,
@@ -44,6 +45,7 @@ __all__ = [
     "History",
     "Lock",
     "ParseResult",
+    "ProposeFix",
     "Review",
     "Rollback",
     "Status",

@@ -29,6 +29,11 @@ SYNOPSIS: dict[str, tuple[str, str]] = {
     "validate": ("/validate", "Run the review checks on this pull request again."),
     "fix": ("/fix", "Apply the available fixes now, as a commit on this branch."),
     "review": ("/review", "Run the AI review of this pull request now."),
+    "propose-fix": (
+        "/propose-fix",
+        "In an alert's issue: ask the model for a fix of the stack trace's files, check it "
+        "with the validation engine, and open a draft pull request only if it passes.",
+    ),
 }
 
 

@@ -31,6 +31,7 @@ KNOWN_COMMANDS: tuple[str, ...] = (
     "validate",
     "fix",
     "review",
+    "propose-fix",
 )
 
 
@@ -125,7 +126,27 @@ class Review:
     line: int = 0
 
 
-Command = Deploy | Rollback | Lock | Unlock | Status | History | Help | Validate | Fix | Review
+@dataclass(frozen=True)
+class ProposeFix:
+    """`/propose-fix`: in an alert's issue, ask the model for a fix and open a draft PR."""
+
+    name: ClassVar[str] = "propose-fix"
+    line: int = 0
+
+
+Command = (
+    Deploy
+    | Rollback
+    | Lock
+    | Unlock
+    | Status
+    | History
+    | Help
+    | Validate
+    | Fix
+    | Review
+    | ProposeFix
+)
 
 
 @dataclass(frozen=True)

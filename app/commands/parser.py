@@ -37,6 +37,7 @@ from app.commands.model import (
     History,
     Lock,
     ParseResult,
+    ProposeFix,
     Review,
     Rollback,
     Status,
@@ -337,4 +338,5 @@ PARSERS: dict[str, Callable[[list[str], int], Command]] = {
     "validate": no_arguments("validate", Validate),
     "fix": no_arguments("fix", Fix),
     "review": no_arguments("review", Review),
+    "propose-fix": no_arguments("propose-fix", ProposeFix),
 }

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MAX_WEBHOOK_BYTES = 25 * 1024 * 1024
@@ -75,6 +75,25 @@ class Settings(BaseSettings):
     )
     job_timeout_seconds: float = Field(
         default=600.0, gt=0, validation_alias=AliasChoices("deckhand_job_timeout_seconds")
+    )
+    queue_heartbeat_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=AliasChoices("deckhand_queue_heartbeat_seconds"),
+        description="distributed queue: how often a worker tells it is alive",
+    )
+    queue_stalled_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("deckhand_queue_stalled_seconds"),
+        description="distributed queue: silence after which a worker's jobs go to another",
+    )
+    queue_recover_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=30,
+        validation_alias=AliasChoices("deckhand_queue_recover_seconds"),
+        description="distributed queue: how often stalled and unsent jobs are looked for",
     )
     retention_days: float = Field(
         default=14.0, gt=0, validation_alias=AliasChoices("deckhand_retention_days")
@@ -167,6 +186,16 @@ class Settings(BaseSettings):
         if level not in {"debug", "info", "warning", "error", "critical"}:
             raise ValueError("LOG_LEVEL must be debug, info, warning, error or critical")
         return level
+
+    @model_validator(mode="after")
+    def _queue_timing(self) -> Settings:
+        if self.queue_stalled_seconds <= 2 * self.queue_heartbeat_seconds:
+            raise ValueError(
+                "DECKHAND_QUEUE_STALLED_SECONDS must be more than twice "
+                "DECKHAND_QUEUE_HEARTBEAT_SECONDS, or one late heartbeat makes a worker "
+                "look dead and its jobs run twice"
+            )
+        return self
 
     def private_key_pem(self) -> str | None:
         """The App's private key as PEM text from the variable (literal `\\n` accepted) or file."""

@@ -2,13 +2,15 @@
 
 `authorize_url` builds the OAuth web flow's first step; `exchange_code` turns GitHub's
 code into a user token (`POST {web}/login/oauth/access_token`); `user_login` reads
-`GET /user`; `accessible_repositories` lists the repositories the person can reach on
-installations of this App (`GET /user/installations`, then each installation's
-repositories). Tokens are never logged. Any refusal or failure is a `GitHubUserError`.
+`GET /user` (login and id); `accessible_repositories` lists the repositories the person
+can reach on installations of this App (`GET /user/installations`, then each
+installation's repositories, whose `permissions` say whether the person is an admin
+there). Tokens are never logged. Any refusal or failure is a `GitHubUserError`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +20,14 @@ from app.config.settings import Settings
 
 PER_PAGE = 100
 MAX_PAGES = 10
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A repository the person can see; `admin`: they have admin permission on it."""
+
+    full_name: str
+    admin: bool = False
 
 
 class GitHubUserError(Exception):
@@ -80,10 +90,11 @@ async def _get(http: aiohttp.ClientSession, url: str, token: str) -> Any:
         raise GitHubUserError(f"GitHub could not be reached ({type(exc).__name__})") from None
 
 
-async def user_login(settings: Settings, token: str) -> str:
+async def user_identity(settings: Settings, token: str) -> tuple[str, int]:
+    """The person's login and GitHub user id."""
     async with _session(settings) as http:
         body = await _get(http, f"{settings.github_api_url.rstrip('/')}/user", token)
-    return str(body["login"])
+    return str(body["login"]), int(body.get("id") or 0)
 
 
 async def _pages(http: aiohttp.ClientSession, url: str, token: str, key: str) -> list[Any]:
@@ -97,10 +108,10 @@ async def _pages(http: aiohttp.ClientSession, url: str, token: str, key: str) ->
     return items
 
 
-async def accessible_repositories(settings: Settings, token: str) -> list[str]:
-    """Full names (as GitHub spells them, sorted) the person can see on this App's installations."""
+async def accessible_repositories(settings: Settings, token: str) -> list[Repo]:
+    """The repositories (sorted by name) the person can see on this App's installations."""
     api = settings.github_api_url.rstrip("/")
-    names: set[str] = set()
+    found: dict[str, Repo] = {}
     async with _session(settings) as http:
         installations = await _pages(http, f"{api}/user/installations", token, "installations")
         for installation in installations:
@@ -111,5 +122,8 @@ async def accessible_repositories(settings: Settings, token: str) -> list[str]:
                 continue
             url = f"{api}/user/installations/{int(installation['id'])}/repositories"
             repos = await _pages(http, url, token, "repositories")
-            names.update(str(repo["full_name"]) for repo in repos)
-    return sorted(names, key=str.lower)
+            for repo in repos:
+                permissions = repo.get("permissions") or {}
+                name = str(repo["full_name"])
+                found[name] = Repo(name, admin=permissions.get("admin") is True)
+    return sorted(found.values(), key=lambda r: r.full_name.lower())

@@ -1,11 +1,12 @@
-"""Signed cookies for the dashboard: the sign-in session and the OAuth state.
+"""Signed cookies for the dashboard: the session id, the OAuth state and a one-shot flash.
 
-A session cookie carries a random session id, the login and a CSRF token, signed with
-itsdangerous (a key derived from the App's client secret) and stamped with its issue time:
-a changed or older-than-`SESSION_SECONDS` cookie is refused. The user's GitHub token is
-never put in a cookie: it stays in this process's memory (`TokenVault`), so a restart
-signs everyone out. Cookies are HttpOnly, SameSite=Lax, and Secure when `PUBLIC_URL` is
-https. Nothing here calls GitHub.
+The session cookie carries only a random session id, signed with itsdangerous (a key
+derived from the App's client secret) and stamped with its issue time: a changed or
+older-than-`SESSION_SECONDS` cookie is refused before the database is asked. What the
+session is (login, CSRF token, the person's encrypted GitHub token) lives in the
+database (`session_store`), so every web replica and a restarted process read the same.
+Cookies are HttpOnly, SameSite=Lax, and Secure when `PUBLIC_URL` is https. Nothing here
+calls GitHub or the database.
 """
 
 from __future__ import annotations
@@ -13,25 +14,34 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
-from cachetools import TTLCache
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.config.settings import Settings
 
 SESSION_COOKIE = "deckhand_session"
 STATE_COOKIE = "deckhand_oauth_state"
+FLASH_COOKIE = "deckhand_flash"
 SESSION_SECONDS = 8 * 3600
 STATE_SECONDS = 600
+FLASH_SECONDS = 60
 
 
 @dataclass(frozen=True)
 class Session:
+    """A signed-in person. `token` is their GitHub token: never logged nor rendered."""
+
     id: str
     login: str
+    user_id: int
     csrf: str
+    token: str = field(repr=False)
+    expires_at: float = 0.0
+
+    def csrf_matches(self, sent: object) -> bool:
+        return isinstance(sent, str) and hmac.compare_digest(sent, self.csrf)
 
 
 def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:
@@ -59,28 +69,28 @@ def _set(response: web.StreamResponse, settings: Settings, name: str, value: str
     )
 
 
-def new_session(login: str) -> Session:
-    return Session(secrets.token_urlsafe(24), login, secrets.token_urlsafe(24))
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
 
 
-def set_session(response: web.StreamResponse, settings: Settings, session: Session) -> None:
-    value = _serializer(settings, "session").dumps([session.id, session.login, session.csrf])
+def set_session(response: web.StreamResponse, settings: Settings, session_id: str) -> None:
+    value = _serializer(settings, "session").dumps(session_id)
     _set(response, settings, SESSION_COOKIE, value, SESSION_SECONDS)
 
 
-def read_session(request: web.Request, settings: Settings) -> Session | None:
-    """The request's session, or None when the cookie is missing, forged or expired."""
-    return read_session_value(settings, request.cookies.get(SESSION_COOKIE, ""))
+def session_id(request: web.Request, settings: Settings) -> str | None:
+    """The request's session id, or None when the cookie is missing, forged or expired."""
+    return session_id_value(settings, request.cookies.get(SESSION_COOKIE, ""))
 
 
-def read_session_value(settings: Settings, value: str) -> Session | None:
+def session_id_value(settings: Settings, value: str) -> str | None:
     if not value:
         return None
     try:
-        sid, login, csrf = _serializer(settings, "session").loads(value, max_age=SESSION_SECONDS)
+        sid = _serializer(settings, "session").loads(value, max_age=SESSION_SECONDS)
     except (BadSignature, ValueError, TypeError):
         return None
-    return Session(str(sid), str(login), str(csrf))
+    return sid if isinstance(sid, str) and sid else None
 
 
 def new_state() -> str:
@@ -104,22 +114,28 @@ def state_matches(request: web.Request, settings: Settings, state: str) -> bool:
     return isinstance(expected, str) and hmac.compare_digest(expected, state)
 
 
+def set_flash(response: web.StreamResponse, settings: Settings, message: str) -> None:
+    """A message for the next page the browser opens (after a redirect)."""
+    _set(
+        response,
+        settings,
+        FLASH_COOKIE,
+        _serializer(settings, "flash").dumps(message),
+        FLASH_SECONDS,
+    )
+
+
+def read_flash(request: web.Request, settings: Settings) -> str | None:
+    value = request.cookies.get(FLASH_COOKIE)
+    if not value:
+        return None
+    try:
+        message = _serializer(settings, "flash").loads(value, max_age=FLASH_SECONDS)
+    except BadSignature:
+        return None
+    return message if isinstance(message, str) else None
+
+
 def clear(response: web.StreamResponse, *names: str) -> None:
     for name in names:
         response.del_cookie(name, path="/")
-
-
-class TokenVault:
-    """Session id -> the user's GitHub token, in memory, for as long as a session lives."""
-
-    def __init__(self) -> None:
-        self._tokens: TTLCache[str, str] = TTLCache(maxsize=10_000, ttl=SESSION_SECONDS)
-
-    def put(self, session_id: str, token: str) -> None:
-        self._tokens[session_id] = token
-
-    def get(self, session_id: str) -> str | None:
-        return self._tokens.get(session_id)
-
-    def drop(self, session_id: str) -> None:
-        self._tokens.pop(session_id, None)

@@ -11,18 +11,22 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from app.dashboard import routes
+from app.dashboard import queue, repository, routes
 from app.dashboard.access import ACCESS, RepoAccess
+from app.deploy.health import format_seconds
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 def setup_dashboard(app: web.Application) -> None:
     """Add the dashboard's routes, templates and per-process caches to ``app``."""
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=jinja2.select_autoescape(default=True),
     )
+    env.filters["seconds"] = format_seconds
     app[ACCESS] = RepoAccess()
     app.add_routes(routes.routes)
+    app.add_routes(queue.routes)
+    app.add_routes(repository.routes)

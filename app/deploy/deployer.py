@@ -7,10 +7,18 @@ configured backend (app/deploy/backends.py): the `github` backend's workflow
 (`on: deployment`) deploys and reports statuses; `webhook` and `railway` are started
 here, and a backend that cannot start marks the deployment `error` and frees the slot.
 `settle` follows a status: the history row, the slot, and on success the health watch.
+
+A job killed midway is run again with the same `command_key`, and resumes its own work
+exactly once: the slot remembers the command that took it, so the retry gets it back
+(instead of being refused by itself), and the deployment's payload carries the key, so a
+retry whose earlier run died after GitHub created the deployment finds and adopts it
+instead of creating a second one. An error that leaves it unknown whether GitHub created
+the deployment keeps the slot for the retry (or until it is stale).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +26,7 @@ from typing import Any
 from gidgethub import BadRequest
 
 from app.deploy.backends import BackendContext, BackendError, backend_for
-from app.deploy.store import FINAL, DeploymentRecord, DeployStore
+from app.deploy.store import FINAL, DeploymentRecord, DeployStore, Reservation
 from app.logs import get_logger
 
 log = get_logger("deckhand.deploy")
@@ -50,22 +58,33 @@ async def start(
 ) -> DeploymentRecord:
     """Create and record the deployment, then trigger the backend (`backend`: None is the
     `github` backend); DeployRefused when the environment is busy or the backend failed."""
-    if request.command_key:
-        earlier = await store.by_command(request.command_key)
+    key = request.command_key or None
+    if key:
+        earlier = await store.by_command(key)
         if earlier is not None:  # this command already started it (a retried job)
+            await _resume_recorded(gh, store, earlier, key, backend)
             return earlier
-    if not await store.reserve(request.repository, request.environment):
+    reservation = await store.reserve(request.repository, request.environment, key)
+    if not reservation:
         state = await store.state(request.repository, request.environment)
         busy = f" (deployment {state.in_flight})" if state.in_flight else ""
         raise DeployRefused(f"a deployment to `{request.environment}` is in progress{busy}")
-    try:
-        created = await _create(gh, request)
-    except BadRequest as exc:
-        await store.release(request.repository, request.environment, None)
-        raise DeployRefused(f"GitHub refused the deployment: {exc}") from exc
-    except BaseException:
-        await store.release(request.repository, request.environment, None)
-        raise
+    created, reported = None, None
+    if reservation is Reservation.RESUMED:  # an earlier run of this command died midway
+        created = await _created_earlier(gh, request)
+        if created is not None:
+            reported = await _latest_state(gh, request.repository, int(created["id"]))
+            log.info("deploy_adopted", deployment=created["id"], command=key, state=reported)
+    if created is None:
+        try:
+            created = await _create(gh, request)
+        except BadRequest as exc:  # GitHub answered: nothing was created
+            await store.release(request.repository, request.environment, None, key)
+            raise DeployRefused(f"GitHub refused the deployment: {exc}") from exc
+        except BaseException:
+            if not key:  # nothing could find what GitHub may have created: free the slot
+                await store.release(request.repository, request.environment, None)
+            raise
     record = DeploymentRecord(
         id=int(created["id"]),
         repository=request.repository.lower(),
@@ -76,17 +95,79 @@ async def start(
         components=request.components,
         rollback_of=request.rollback_of,
         forced=request.forced,
-        status="queued",
+        status=reported or "queued",
         pull_number=request.pull_number,
         reason=request.reason,
         created_at=time.time(),
     )
-    await store.record(record, request.command_key)
+    await store.record(record, key)
+    if reported in FINAL:  # it already ended while no run of the command was around
+        await store.release(request.repository, request.environment, None, key)
+        return record
     await store.attach(request.repository, request.environment, record.id)
-    await set_status(gh, request.repository, record.id, "queued", "Queued by Deckhand")
-    if backend is not None:
-        await trigger(gh, store, record, backend)
+    if reported is None:  # else its backend has it already (statuses were reported)
+        await set_status(gh, request.repository, record.id, "queued", "Queued by Deckhand")
+        if backend is not None:
+            await trigger(gh, store, record, backend)
     return record
+
+
+async def _resume_recorded(
+    gh: Any, store: DeployStore, record: DeploymentRecord, key: str, backend: BackendContext | None
+) -> None:
+    """The command's deployment is recorded; if the run that recorded it died before
+    attaching it (its reservation is still there), finish what that run did not."""
+    state = await store.state(record.repository, record.environment)
+    if state.in_flight != 0 or state.in_flight_key != key:
+        return  # attached (or since released): the earlier run got past this point
+    if record.status in FINAL:
+        await store.release(record.repository, record.environment, None, key)
+        return
+    await store.attach(record.repository, record.environment, record.id)
+    if record.status == "queued":  # nothing reported yet: it was not handed over
+        await set_status(gh, record.repository, record.id, "queued", "Queued by Deckhand")
+        if backend is not None:
+            await trigger(gh, store, record, backend)
+
+
+async def _created_earlier(gh: Any, request: DeployRequest) -> dict[str, Any] | None:
+    """The deployment an earlier run of the command created, by the key in its payload."""
+    owner, repo = request.repository.split("/", 1)
+    async for deployment in gh.getiter(
+        "/repos/{owner}/{repo}/deployments{?sha,environment,per_page}",
+        url_vars={
+            "owner": owner,
+            "repo": repo,
+            "sha": request.sha,
+            "environment": request.environment,
+            "per_page": "100",
+        },
+    ):
+        payload = deployment.get("payload")
+        if isinstance(payload, str):  # GitHub may give the payload as a JSON string
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                continue
+        if isinstance(payload, dict) and payload.get("command") == request.command_key:
+            found: dict[str, Any] = deployment
+            return found
+    return None
+
+
+async def _latest_state(gh: Any, repository: str, deployment_id: int) -> str | None:
+    """The state of the deployment's newest status; None when it has none."""
+    owner, repo = repository.split("/", 1)
+    statuses = await gh.getitem(
+        "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses{?per_page}",
+        url_vars={
+            "owner": owner,
+            "repo": repo,
+            "deployment_id": str(deployment_id),
+            "per_page": "1",
+        },
+    )
+    return str(statuses[0]["state"]) if statuses else None
 
 
 async def trigger(
@@ -118,6 +199,7 @@ async def _create(gh: Any, request: DeployRequest) -> dict[str, Any]:
         "rollback_of": request.rollback_of,
         "comment": request.comment_url,
         "pull_request": request.pull_number,
+        "command": request.command_key,  # a retried job finds the deployment by it
     }
     created: dict[str, Any] = await gh.post(
         "/repos/{owner}/{repo}/deployments",

@@ -3,27 +3,37 @@
 - An environment has at most one deployment in flight: `reserve` takes the slot in one
   transaction (two `/deploy production` at the same moment: exactly one gets it, across
   processes), `attach` names the deployment, `release` frees it when it ends. A slot left
-  by a crashed run expires after `STALE_AFTER` seconds.
+  by a crashed run expires after `STALE_AFTER` seconds. The slot remembers the command
+  that took it (`in_flight_key`): a retried job of that command resumes its own slot
+  (`Reservation.RESUMED`) instead of being refused by it.
 - `/lock` sets a sticky lock that only `/unlock` lifts; an automatic rollback sets one too.
 - History rows are keyed by GitHub's deployment id and, for a command, by the comment
   line that asked for it, so a retried job finds the deployment it already created.
+- Every health probe is kept as a row (`record_probe`, keyed by deployment and probe
+  number) for `PROBE_RETENTION` seconds: each write also deletes at most
+  `PROBE_PRUNE_BATCH` expired rows, so the table stays bounded without a separate job.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
+from app.deploy.health import ProbeResult
 from app.store.database import Database
-from app.store.schema import deployments, environments, health_watches
+from app.store.schema import deployments, environments, health_probes, health_watches
 from app.store.upsert import upsert
 
 STALE_AFTER = 3600.0
 FINAL = frozenset({"success", "failure", "error", "inactive"})
+PROBE_RETENTION = 30 * 86400.0
+PROBE_PRUNE_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,66 @@ class EnvironmentState:
     in_flight: int | None = None  # 0: reserved, deployment not created yet
     locked_by: str | None = None
     lock_reason: str | None = None
+    in_flight_key: str | None = None  # the command that holds the slot, if one does
+
+
+@dataclass(frozen=True)
+class ProbeRecord:
+    """One stored health probe. `latency` (seconds) is None when no answer came."""
+
+    deployment_id: int
+    probe: int
+    environment: str
+    at: datetime
+    ok: bool
+    latency: float | None
+    status: int | None
+    reason: str
+    ours: bool = False
+
+    @classmethod
+    def from_row(cls, row: Any) -> ProbeRecord:
+        latency = None if row.latency_ms is None else float(row.latency_ms) / 1000
+        return cls(
+            deployment_id=int(row.deployment_id),
+            probe=int(row.probe),
+            environment=row.environment,
+            at=datetime.fromtimestamp(float(row.probed_at), UTC),
+            ok=bool(row.ok),
+            latency=latency,
+            status=None if row.status_code is None else int(row.status_code),
+            reason=row.error or "",
+            ours=bool(row.ours),
+        )
+
+
+def _prune_probes(conn: Connection, cutoff: float) -> int:
+    """Delete up to `PROBE_PRUNE_BATCH` probes older than `cutoff`."""
+    old = conn.execute(
+        select(health_probes.c.deployment_id, health_probes.c.probe)
+        .where(health_probes.c.probed_at < cutoff)
+        .order_by(health_probes.c.probed_at)
+        .limit(PROBE_PRUNE_BATCH)
+    ).all()
+    by_deployment: dict[int, list[int]] = {}
+    for deployment_id, number in old:
+        by_deployment.setdefault(deployment_id, []).append(number)
+    for deployment_id, numbers in by_deployment.items():
+        conn.execute(
+            delete(health_probes).where(
+                health_probes.c.deployment_id == deployment_id,
+                health_probes.c.probe.in_(numbers),
+            )
+        )
+    return len(old)
+
+
+class Reservation(enum.IntEnum):
+    """What `reserve` did; false only when refused."""
+
+    REFUSED = 0
+    TAKEN = 1  # the slot was free (or stale)
+    RESUMED = 2  # the same command held it already: an earlier run of it died
 
 
 def _key(repository: str, environment: str) -> Any:
@@ -75,13 +145,27 @@ def _key(repository: str, environment: str) -> Any:
     )
 
 
-def _reserve(conn: Connection, repository: str, environment: str, now: float) -> bool:
+def _reserve(
+    conn: Connection, repository: str, environment: str, now: float, key: str | None
+) -> Reservation:
     upsert(
         conn,
         environments,
         [{"repository": repository.lower(), "environment": environment}],
         ["repository", "environment"],
     )
+    if key is not None:  # held by this very command: an earlier run of it died
+        resumed = conn.execute(
+            update(environments)
+            .where(
+                _key(repository, environment),
+                environments.c.in_flight.is_not(None),
+                environments.c.in_flight_key == key,
+            )
+            .values(in_flight_since=now)
+        )
+        if resumed.rowcount == 1:
+            return Reservation.RESUMED
     taken = conn.execute(
         update(environments)
         .where(
@@ -91,9 +175,9 @@ def _reserve(conn: Connection, repository: str, environment: str, now: float) ->
                 environments.c.in_flight_since < now - STALE_AFTER,
             ),
         )
-        .values(in_flight=0, in_flight_since=now)
+        .values(in_flight=0, in_flight_since=now, in_flight_key=key)
     )
-    return taken.rowcount == 1
+    return Reservation.TAKEN if taken.rowcount == 1 else Reservation.REFUSED
 
 
 class DeployStore:
@@ -106,27 +190,42 @@ class DeployStore:
             row = conn.execute(select(environments).where(_key(repository, environment))).first()
             if row is None:
                 return EnvironmentState()
-            return EnvironmentState(row.in_flight, row.locked_by, row.lock_reason)
+            return EnvironmentState(
+                row.in_flight, row.locked_by, row.lock_reason, row.in_flight_key
+            )
 
         return await self.db.read(read)
 
-    async def reserve(self, repository: str, environment: str) -> bool:
-        """Take the environment's one in-flight slot; False when another run holds it."""
-        return await self.db.transaction(_reserve, repository, environment, time.time())
+    async def reserve(
+        self, repository: str, environment: str, key: str | None = None
+    ) -> Reservation:
+        """Take the environment's one in-flight slot for the command `key` (if any):
+        REFUSED (false) when another run holds it, RESUMED when `key` already does."""
+        return await self.db.transaction(_reserve, repository, environment, time.time(), key)
 
     async def attach(self, repository: str, environment: str, deployment_id: int) -> None:
+        """Name the deployment holding the slot (the command's key stays with it)."""
         await self._set(repository, environment, in_flight=deployment_id)
 
-    async def release(self, repository: str, environment: str, deployment_id: int | None) -> None:
-        """Free the slot if `deployment_id` (or, with None, a mere reservation) holds it."""
+    async def release(
+        self,
+        repository: str,
+        environment: str,
+        deployment_id: int | None,
+        key: str | None = None,
+    ) -> None:
+        """Free the slot if `deployment_id` (or, with None, a mere reservation, of the
+        command `key` when given) holds it."""
 
         def work(conn: Connection) -> None:
-            conn.execute(
+            query = (
                 update(environments)
                 .where(_key(repository, environment))
                 .where(environments.c.in_flight == (deployment_id or 0))
-                .values(in_flight=None, in_flight_since=None)
             )
+            if deployment_id is None and key is not None:
+                query = query.where(environments.c.in_flight_key == key)
+            conn.execute(query.values(in_flight=None, in_flight_since=None, in_flight_key=None))
 
         await self.db.transaction(work)
 
@@ -313,6 +412,37 @@ class DeployStore:
 
         return bool(await self.db.transaction(save))
 
+    async def record_probe(
+        self,
+        deployment_id: int,
+        repository: str,
+        environment: str,
+        number: int,
+        result: ProbeResult,
+        at: float | None = None,
+    ) -> None:
+        """Keep probe `number` of the deployment's watch (a repeat of the same probe
+        replaces its row) and prune expired probes. The latency is kept only when an
+        answer came (a timeout or a refused connection has none)."""
+        row = {
+            "deployment_id": deployment_id,
+            "probe": number,
+            "repository": repository.lower(),
+            "environment": environment,
+            "probed_at": time.time() if at is None else at,
+            "latency_ms": None if result.status is None else round(result.latency * 1000, 3),
+            "ok": int(result.ok),
+            "ours": int(result.ours and not result.ok),
+            "status_code": result.status,
+            "error": None if result.ok else result.reason[:200],
+        }
+
+        def work(conn: Connection) -> None:
+            upsert(conn, health_probes, [row], ["deployment_id", "probe"])
+            _prune_probes(conn, time.time() - PROBE_RETENTION)
+
+        await self.db.transaction(work)
+
     async def stop_watches(self, repository: str, environment: str, reason: str) -> None:
         """A newer deployment ends the watches of the older ones in that environment."""
         await self.db.transaction(
@@ -326,3 +456,135 @@ class DeployStore:
                 .values(status=reason)
             )
         )
+
+
+# ----------------------------------------------------------- dashboard reads
+async def history_with_times(
+    db: Database, repository: str, limit: int = 200
+) -> list[tuple[DeploymentRecord, float]]:
+    """The repository's deployments, newest first, each with its last status change
+    (`updated_at`): the dashboard's durations and time to recover come from it."""
+
+    def read(conn: Connection) -> list[tuple[DeploymentRecord, float]]:
+        query = (
+            select(deployments)
+            .where(deployments.c.repository == repository.lower())
+            .order_by(deployments.c.created_at.desc(), deployments.c.id.desc())
+            .limit(limit)
+        )
+        return [(DeploymentRecord.from_row(r), float(r.updated_at)) for r in conn.execute(query)]
+
+    return await db.read(read)
+
+
+async def deployment_with_times(
+    db: Database, deployment_id: int
+) -> tuple[DeploymentRecord, float, DeploymentRecord | None] | None:
+    """One deployment, its last status change, and the newest deployment that rolled it
+    back (None if none did); None when the deployment is unknown."""
+
+    def read(
+        conn: Connection,
+    ) -> tuple[DeploymentRecord, float, DeploymentRecord | None] | None:
+        row = conn.execute(select(deployments).where(deployments.c.id == deployment_id)).first()
+        if row is None:
+            return None
+        rollback = conn.execute(
+            select(deployments)
+            .where(deployments.c.rollback_of == deployment_id)
+            .order_by(deployments.c.created_at.desc())
+            .limit(1)
+        ).first()
+        back = DeploymentRecord.from_row(rollback) if rollback is not None else None
+        return DeploymentRecord.from_row(row), float(row.updated_at), back
+
+    return await db.read(read)
+
+
+async def latest_by_environment(
+    db: Database, repositories: list[str]
+) -> dict[str, list[DeploymentRecord]]:
+    """Lower-cased repository -> its newest deployment in each environment (by name)."""
+    names = sorted({r.lower() for r in repositories})
+    if not names:
+        return {}
+
+    def read(conn: Connection) -> dict[str, list[DeploymentRecord]]:
+        newest = (
+            select(
+                deployments.c.repository,
+                deployments.c.environment,
+                func.max(deployments.c.created_at).label("created_at"),
+            )
+            .where(deployments.c.repository.in_(names))
+            .group_by(deployments.c.repository, deployments.c.environment)
+            .subquery()
+        )
+        query = (
+            select(deployments)
+            .join(
+                newest,
+                and_(
+                    deployments.c.repository == newest.c.repository,
+                    deployments.c.environment == newest.c.environment,
+                    deployments.c.created_at == newest.c.created_at,
+                ),
+            )
+            .order_by(deployments.c.environment, deployments.c.id.desc())
+        )
+        found: dict[str, list[DeploymentRecord]] = {}
+        for row in conn.execute(query):
+            records = found.setdefault(row.repository, [])
+            if not records or records[-1].environment != row.environment:
+                records.append(DeploymentRecord.from_row(row))
+        return found
+
+    return await db.read(read)
+
+
+async def probes_since(
+    db: Database, repository: str, since: float, limit: int = 500
+) -> dict[str, list[ProbeRecord]]:
+    """Environment -> the repository's probes since `since`, across deployments, oldest
+    first (the newest `limit` of each environment)."""
+
+    def read(conn: Connection) -> dict[str, list[ProbeRecord]]:
+        names = conn.execute(
+            select(health_probes.c.environment)
+            .where(
+                health_probes.c.repository == repository.lower(),
+                health_probes.c.probed_at >= since,
+            )
+            .distinct()
+        ).scalars()
+        found: dict[str, list[ProbeRecord]] = {}
+        for name in sorted(names):
+            rows = conn.execute(
+                select(health_probes)
+                .where(
+                    health_probes.c.repository == repository.lower(),
+                    health_probes.c.environment == name,
+                    health_probes.c.probed_at >= since,
+                )
+                .order_by(health_probes.c.probed_at.desc(), health_probes.c.probe.desc())
+                .limit(limit)
+            )
+            found[name] = [ProbeRecord.from_row(r) for r in rows][::-1]
+        return found
+
+    return await db.read(read)
+
+
+async def probes_of(db: Database, deployment_id: int, limit: int = 1000) -> list[ProbeRecord]:
+    """The deployment's probes in order (the newest `limit`)."""
+
+    def read(conn: Connection) -> list[ProbeRecord]:
+        rows = conn.execute(
+            select(health_probes)
+            .where(health_probes.c.deployment_id == deployment_id)
+            .order_by(health_probes.c.probe.desc())
+            .limit(limit)
+        )
+        return [ProbeRecord.from_row(r) for r in rows][::-1]
+
+    return await db.read(read)

@@ -2,15 +2,15 @@
 
 Each probe is a job on the durable queue (`deckhand_health_probe`, scheduled with
 `run_after`), so a watch survives a restart: the next probe is already stored. A probe
-job probes once, adds the result to the tally kept in the database and either schedules
-the next probe, ends the watch as healthy when the window is over, or, after
-`failures` consecutive failed checks, rolls back at once: a new deployment of the last
-good commit, the environment locked with the reason, a comment on the pull request and
-an issue with the evidence.
+job probes once, keeps the result as a row of its own (the dashboard's history), adds it
+to the tally kept in the database and either schedules the next probe, ends the watch as
+healthy when the window is over, or, after `failures` consecutive failed checks, rolls
+back at once: a new deployment of the last good commit, the environment locked with the
+reason, a comment on the pull request and an issue with the evidence.
 
 Probe jobs have deterministic ids (`health:<deployment>:<n>`), so scheduling is
 idempotent, and the tally remembers the last probe number it counted, so a job that
-runs twice counts once.
+runs twice counts once (and its probe row, keyed by deployment and number, is rewritten).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -108,7 +109,11 @@ async def run_probe(
         return
     service_settings, settings = settings, watch["settings"]
     result = await _probe_all(settings)
-    tally = HealthTally.from_dict(state["tally"]).record(result)
+    at = datetime.now(UTC)
+    await store.record_probe(
+        deployment_id, watch["repository"], watch["environment"], number, result, at.timestamp()
+    )
+    tally = HealthTally.from_dict(state["tally"]).record(result, at)
     verdict = tally.verdict(settings["failures"], time.time() >= watch["ends_at"])
     saved = {"probe": number, "tally": tally.to_dict()}
     log.info(

@@ -19,12 +19,17 @@ keep those after which the file parses, and prefer by (rank, cost, tie): rank is
 of the evidence (debris such as a stray word or a repeated line ranks first), cost the
 characters changed, tie a strategy's own preference (the nearest line, the earliest place).
 Equal keys with equal ASTs are the same repair; equal keys with different ASTs abstain.
+For bracket errors, where a bracket closes decides which call gets which arguments: a repair
+that gives a call arguments it cannot take (a builtin's, a function's of the file, or more
+than it gets anywhere else) loses to one almost as cheap that fits (``repair_calls``).
 
 A file with several errors is repaired one error per round (at most ``_MAX_ROUNDS``): when no
 candidate parses, a candidate is kept if the file parses once the lines of the later errors
 are blanked out, or, failing that, if the first error moves past the edit; an error that
 hides an earlier one (an unterminated string stops the tokens before an unclosed bracket is
-noticed) is blanked out while the earlier one is repaired. The result must parse as a whole.
+noticed) is blanked out while the earlier one is repaired; a block indented back under its
+header that then shows an unclosed bracket on the same line gets both fixes at once. The
+result must parse as a whole.
 The characters parsed per call are bounded (``_MAX_PARSED_CHARS``): past that, it abstains.
 """
 
@@ -45,13 +50,17 @@ from app.engine.repair_brackets import (
     delete_char,
     mismatch_candidates,
     moved_bracket_candidates,
+    parenthesized_parameter_candidates,
     stack_candidates,
     unclosed_candidates,
     unmatched_candidates,
 )
+from app.engine.repair_calls import Signatures, call_faults
 from app.engine.repair_indent import (
     block_candidates,
+    clause_candidates,
     comment_candidates,
+    decorator_candidates,
     dedent_candidates,
     indent_unit,
     stray_line_candidates,
@@ -83,6 +92,7 @@ _MAX_CANDIDATES = 200
 _MAX_PARSED_CHARS = 40_000_000
 _BUDGET: contextvars.ContextVar[list[int]] = contextvars.ContextVar("repair_budget")
 _MAX_COST = 40  # a bigger change is a rewrite, not a repair: abstain instead
+_MAX_TWO_STEPS = 3  # edits that uncover another error on their own line, tried with a fix for it
 _MAX_STEP_COST = 4  # a repair that does not yet parse must be this small to be kept
 
 
@@ -217,29 +227,101 @@ def _round(source: str, error: SyntaxError, depth: int = 0) -> tuple[str, str, b
     if parsing:
         best = min(key for key, _, _, _ in parsing)
         top = [p for p in parsing if p[0] == best]
+        if _BRACKET_ERROR.search(str(error.msg or "")):
+            top = _fewest_faults(lines, best_of, top)
         if len(top) > 1 and len({ast.dump(tree) for _, tree, _, _ in top}) > 1:
             raise _Abstain("two different repairs are equally good")
         return top[0][2], top[0][3], True
     progress: list[tuple[tuple[int, int, int, int, int], str, str]] = []
+    same_line: list[tuple[tuple[int, int, int], str, str, tuple[str, ...], SyntaxError]] = []
     for key, new, note, new_lines, found in failing:
         edited = _last_changed_line(lines, new_lines)
         if (found.lineno or 0) <= edited:
+            if found.lineno == edited and "was never closed" in str(found.msg):
+                same_line.append((key, new, note, new_lines, found))
             continue
         reached = _reach(new_lines, found)
         # A step that fixes its error outright may be as big as a repair; one that only
         # moves the error must be small.
         if reached == _PARSES or (reached > edited and key[1] <= _MAX_STEP_COST):
             progress.append(((int(reached < _PARSES), *key, -reached), new, note))
+    done: set[str] = set()
+    if depth == 0 and "expected an indented block" in str(error.msg):
+        for key, new, note, new_lines, found in same_line[:_MAX_TWO_STEPS]:
+            # Indenting a block uncovered an unclosed bracket on its line (`if x:` then a
+            # flush `f(a`): close that one too, and keep the pair when the file then
+            # parses. Its cost is both edits'.
+            try:
+                final, second, parses = _round(new, found, depth + 1)
+            except _Abstain:
+                continue
+            if parses:
+                total = key[1] + _cost(list(new_lines), tuple(split_lines(final)))
+                progress.append(((0, key[0], total, key[2], -_PARSES), final, note + "\n" + second))
+                done.add(final)
     if progress:
         best_p = min(key for key, _, _ in progress)
         top_p = [p for p in progress if p[0] == best_p]
         if len({new for _, new, _ in top_p}) > 1:
             raise _Abstain("two different repairs are equally good")
-        return top_p[0][1], top_p[0][2], False
+        return top_p[0][1], top_p[0][2], top_p[0][1] in done
     earlier = _earlier_first(lines, error, depth)
     if earlier is not None:
         return earlier
     raise _Abstain("no candidate parses")
+
+
+_BRACKET_ERROR = re.compile(r"was never closed|does not match opening|^unmatched '")
+
+
+def _fewest_faults(
+    lines: list[str],
+    best_of: dict[str, tuple[tuple[int, int, int], str, tuple[str, ...]]],
+    top: list[tuple[tuple[int, int, int], ast.AST, str, str]],
+) -> list[tuple[tuple[int, int, int], ast.AST, str, str]]:
+    """Where a bracket closes decides which call gets which arguments: when the best
+    repairs give a call arguments it cannot take (``f(int(a, b, c=1))``), a repair almost as
+    good (one rank lower, at most two characters more) that gives every call arguments it
+    takes wins instead (``f(int(a), b, c=1)``). See ``repair_calls``."""
+    first = top[0][0]
+    pool = sorted(
+        (key, new, note, new_lines)
+        for new, (key, note, new_lines) in best_of.items()
+        if key[0] <= first[0] + 1 and key[1] <= first[1] + 2
+    )[:20]
+    spans = [_changed_span(lines, new_lines) for _, _, _, new_lines in pool]
+    lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
+    if hi - lo > 60:
+        return top
+    signatures = Signatures(top[0][1])
+    faults = [call_faults(tree, lo, hi, signatures) for _, tree, _, _ in top]
+    if min(faults) == 0 and len(set(faults)) == 1:
+        return top
+    trees = {new: tree for _, tree, new, _ in top}
+    scored: list[tuple[int, tuple[int, int, int], ast.AST, str, str]] = []
+    for key, new, note, _ in pool:
+        tree = trees.get(new)
+        if tree is None:
+            try:
+                tree = _parse(new)
+            except (SyntaxError, ValueError, MemoryError, RecursionError, UnicodeError):
+                continue
+        scored.append((call_faults(tree, lo, hi, signatures), key, tree, new, note))
+    if not scored:
+        return top
+    least = min((count, key) for count, key, _, _, _ in scored)
+    if least[0] >= min(faults):
+        return top
+    return [
+        (key, tree, new, note) for count, key, tree, new, note in scored if (count, key) == least
+    ]
+
+
+def _changed_span(old: list[str], new: tuple[str, ...]) -> tuple[int, int]:
+    head = 0
+    while head < min(len(old), len(new)) and old[head] == new[head]:
+        head += 1
+    return head + 1, max(head + 1, _last_changed_line(old, new))
 
 
 _PARSES = 10**9  # what _reach returns when the text parses once later errors are blanked
@@ -323,10 +405,14 @@ def _candidates(lines: list[str], error: SyntaxError) -> list[Candidate]:
         out += continuation_candidates(lines, lineno)
         out += dedent_candidates(lines, lineno, snap=False)
         out += comment_candidates(lines, lineno, msg)
+    elif isinstance(error, IndentationError) and "unexpected unindent" in msg:
+        out += decorator_candidates(lines, lineno)
     elif isinstance(error, IndentationError) and "unindent does not match" in msg:
         out += tab_candidates(lines, lineno)
         out += dedent_candidates(lines, lineno, snap=True)
         out += comment_candidates(lines, lineno, msg)
+    elif "parameters cannot be parenthesized" in msg:
+        out += parenthesized_parameter_candidates(lines, lineno, offset)
     elif "was never closed" in msg:
         out += unclosed_candidates(lines, lineno, offset)
     elif "does not match opening parenthesis" in msg:
@@ -350,6 +436,10 @@ def _candidates(lines: list[str], error: SyntaxError) -> list[Candidate]:
             above = next((k for k in range(lineno - 1, 0, -1) if code_end(body_of(lines, k))), 0)
             if above and statement_end(lines, above) > above:
                 out += _comma_candidates(lines, above, above + 1)
+        if msg == "invalid syntax" and not body_of(lines, lineno)[: offset - 1].strip():
+            out += clause_candidates(lines, lineno)
+        if msg == "invalid syntax":
+            out += _parameter_colon_candidates(lines, lineno, offset)
         if "expected after dictionary key" in msg:
             out += _key_colon_candidates(lines, lineno)
         if msg.startswith("expected ':'"):
@@ -419,6 +509,23 @@ def _key_colon_candidates(lines: list[str], lineno: int) -> list[Candidate]:
             new = body[:at] + ":" + body[at:]
             out.append(Candidate(0, replace_line(lines, lineno, new), note, len(out)))
     return out
+
+
+def _parameter_colon_candidates(lines: list[str], lineno: int, offset: int) -> list[Candidate]:
+    """``def f(a: int, b int=1)`` wants ``b: int=1`` when the other parameters are annotated
+    (without annotations, ``def f(a b)`` may as well want a comma: no repair)."""
+    body = body_of(lines, lineno)
+    header = re.match(r"\s*(?:async\s+)?def\s+\w+\s*\(", body)
+    col = min(max(offset - 1, 0), len(body))
+    cut = len(body[:col].rstrip())
+    if header is None or cut < header.end() or not re.match(r"[A-Za-z_]", body[col : col + 1]):
+        return []
+    if not re.search(r"\w$", body[:cut]) or bracket_depth(body[:cut]) != 1:
+        return []
+    if not re.search(r"[(,]\s*\w+\s*:\s*[\w'\"]", body[header.end() - 1 : code_end(body)]):
+        return []
+    note = f"line {lineno}: add the missing ':' before the parameter's annotation"
+    return [Candidate(0, replace_line(lines, lineno, body[:cut] + ":" + body[cut:]), note)]
 
 
 def _comma_candidates(lines: list[str], lineno: int, end_lineno: int) -> list[Candidate]:

@@ -97,9 +97,43 @@ def closer_inserts(
         at = col + 1 + match.start()
         new = body[:at] + closer + body[at:]
         note = f"line {lineno}: close '{opener}' before '{match.group()}'"
-        out.append(Candidate(1, replace_line(lines, lineno, new), note))
+        out.append(Candidate(1, replace_line(lines, lineno, new), note, at))
         if len(out) > 30:
             break
+    out += _later_comma_closes(lines, lineno, col, min(stop, len(lines) + 1), opener)
+    return out
+
+
+def _later_comma_closes(
+    lines: list[str], lineno: int, col: int, stop: int, opener: str
+) -> list[Candidate]:
+    """Close the innermost bracket open at a ``,`` of the statement before that comma: the
+    one the parser says was never closed, or one opened inside it that a later closer was
+    taken for (``f(",".join([`` ... ``], sep)`` wants ``]), sep)`` as much as ``], sep))``)."""
+    last = max(_closing_lines(lines, lineno, stop))
+    stack = [opener]
+    out: list[Candidate] = []
+    for tok in tokens_of("".join(lines[lineno - 1 : last])):
+        row, at = tok.start[0] + lineno - 1, tok.start[1]
+        if (row, at) <= (lineno, col) or tok.type != tokenize.OP:
+            continue
+        if tok.string in CLOSER:
+            stack.append(tok.string)
+        elif tok.string in OPENER:
+            stack.pop()
+            if not stack:
+                break
+        elif tok.string == "," and (row > lineno or len(stack) > 1):
+            body = body_of(lines, row)
+            cut = len(body[:at].rstrip())
+            if cut == 0:
+                continue
+            new = body[:cut] + CLOSER[stack[-1]] + body[cut:]
+            note = f"line {row}: close '{stack[-1]}' before ','"
+            tie = 1000 * (row - lineno) + at  # the earliest comma first
+            out.append(Candidate(1, replace_line(lines, row, new), note, tie))
+            if len(out) >= 12:
+                break
     return out
 
 
@@ -422,4 +456,24 @@ def moved_bracket_candidates(lines: list[str], lineno: int, offset: int) -> list
             new = rest[:at] + char + rest[at:]
             note = f"line {lineno}: move '{char}' to column {at + 1}"
             out.append(Candidate(0, replace_line(lines, lineno, new), note, 1 + len(crossed)))
+    return out
+
+
+def parenthesized_parameter_candidates(
+    lines: list[str], lineno: int, offset: int
+) -> list[Candidate]:
+    """``def f((a, b):`` wants ``def f(a, b):``; ``def f((a, b)):`` loses both brackets."""
+    body = body_of(lines, lineno)
+    col = offset - 1
+    if not 0 <= col < len(body) or body[col] != "(":
+        return []
+    note = f"line {lineno}: remove the '(' around the parameters"
+    out = [Candidate(0, replace_line(lines, lineno, body[:col] + body[col + 1 :]), note)]
+    depth = 0
+    for at in range(col, len(body)):
+        depth += {"(": 1, ")": -1}.get(body[at], 0)
+        if depth == 0:
+            new = body[:col] + body[col + 1 : at] + body[at + 1 :]
+            out.append(Candidate(0, replace_line(lines, lineno, new), note + " and its ')'"))
+            break
     return out

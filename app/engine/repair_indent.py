@@ -192,6 +192,18 @@ def block_candidates(lines: list[str], lineno: int, msg: str) -> list[Candidate]
         note = f"line {lineno}: indent the statement after line {header_line}"
         out.insert(0, Candidate(1 if whole_run else 0, tuple(single), note))
     out += _flush_run_candidates(lines, lineno, header_line, unit)
+    header = body_of(lines, header_line)
+    above = next((k for k in range(header_line - 1, 0, -1) if code_end(body_of(lines, k))), 0)
+    opens_block = body_of(lines, above)[: code_end(body_of(lines, above))].endswith(":")
+    if (
+        re.match(r"\s*try\s*:\s*(?:#.*)?$", header)
+        and indent_of(body) == header_indent
+        and not opens_block
+    ):
+        # A `try:` that governs nothing (no handler follows its level): a leftover line.
+        # Not the first line of a block, which would be left empty.
+        removed = (*lines[: header_line - 1], *lines[header_line:])
+        out.append(Candidate(1, removed, f"line {header_line}: remove the empty 'try:'"))
     return out
 
 
@@ -384,3 +396,141 @@ def _is_header(body: str) -> bool:
         re.match(r"\s*(?:async\s+)?(?:if|elif|else|for|while|try|except|finally|with)\b", body)
         is not None
     )
+
+
+_CLAUSE = re.compile(r"\s*(else|elif|except|finally)\b")
+_OPENS = {
+    "else": ("if", "elif", "for", "while", "try", "except"),
+    "elif": ("if", "elif"),
+    "except": ("try", "except"),
+    "finally": ("try", "except", "else"),
+}
+
+
+def _logical_lines(lines: list[str], stop: int) -> list[tuple[int, int, str]]:
+    """The statements that start before line ``stop``: (first line, last line, indent)."""
+    out: list[tuple[int, int, str]] = []
+    first = 0
+    for tok in tokens_of("".join(lines[: stop - 1])):
+        if tok.type in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+            continue
+        if tok.type == tokenize.ENDMARKER:
+            break
+        if not first:
+            first = tok.start[0]
+        if tok.type == tokenize.NEWLINE:
+            out.append((first, tok.start[0], indent_of(body_of(lines, first))))
+            first = 0
+    return out
+
+
+def clause_candidates(lines: list[str], lineno: int) -> list[Candidate]:
+    """An ``else``/``elif``/``except``/``finally`` that follows no block it can close.
+
+    Either the clause lost its indentation (``if a:`` ... ``    else:`` one level too deep or
+    too shallow): it and its block move to the level of the nearest header it can close; or
+    the last lines of the block it closes were dedented (``if a:`` / ``    b()`` / ``c()`` /
+    ``else:``): the lines between that block and the clause go back under the header.
+    """
+    body = body_of(lines, lineno)
+    found = _CLAUSE.match(body)
+    if found is None:
+        return []
+    keyword, old = found.group(1), indent_of(body)
+    statements = _logical_lines(lines, lineno)[-150:]
+    out: list[Candidate] = []
+    # The clause's own block: the lines after it indented deeper than it.
+    end = lineno
+    for k in range(lineno + 1, len(lines) + 1):
+        line = body_of(lines, k)
+        if line.strip() and len(indent_of(line)) <= len(old) and code_end(line):
+            break
+        end = k
+    while end > lineno and not body_of(lines, end).strip():
+        end -= 1
+    # 1. Move the clause (and its block) to the level of a header it can close.
+    floor: str | None = None  # the shallowest statement seen between the header and the clause
+    for first, _, indent in reversed(statements):
+        words = body_of(lines, first).split(maxsplit=1)
+        word = re.sub(r"\W.*", "", words[0]) if words else ""
+        if floor is not None and len(indent) >= len(floor):
+            continue
+        if word in _OPENS[keyword] and len(indent) < len(old) and old.startswith(indent):
+            shifted = list(lines)
+            for k in range(lineno, end + 1):
+                line = body_of(lines, k)
+                if line.strip() and line.startswith(old):
+                    shifted[k - 1] = indent + line[len(old) :] + ending_of(lines, k)
+            note = f"line {lineno}: re-indent '{keyword}' to line {first}'s level"
+            if end > lineno:
+                note += " with the lines of its block"
+            out.append(Candidate(0, tuple(shifted), note, 0))
+        floor = indent
+        if not indent:
+            break
+    # 2. Put the lines dedented out of the block back under the header: a few simple
+    # statements right after the block (no blank line or comment between: those would
+    # say the block had ended), never after a loop (`for ... else` is rare).
+    for index in range(len(statements) - 1, -1, -1):
+        first, _, indent = statements[index]
+        if len(indent) < len(old) or not indent.startswith(old):
+            break
+        if indent != old:
+            continue
+        word = re.sub(r"\W.*", "", body_of(lines, first).split(maxsplit=1)[0])
+        following = statements[index + 1] if index + 1 < len(statements) else None
+        if (
+            word in _OPENS[keyword]
+            and word not in ("for", "while")
+            and following is not None
+            and len(following[2]) > len(old)
+            and following[2].startswith(old)
+        ):
+            # The header's block ends at the first statement back at its level.
+            deeper = following[2][len(old) :]
+            stop = next(
+                (s for s, _, ind in statements[index + 1 :] if len(ind) <= len(old)), lineno
+            )
+            run = [s for s, _, _ in statements[index + 1 :] if s >= stop]
+            block_end = max(last for _, last, _ in statements[index:] if last < stop)
+            gap = stop - block_end > 1
+            simple = all(not HEADER.match(body_of(lines, k)) for k in run)
+            if stop == lineno or gap or len(run) > 3 or not simple:
+                break
+            shifted = list(lines)
+            for k in range(stop, lineno):
+                line = body_of(lines, k)
+                if line.strip():
+                    shifted[k - 1] = old + deeper + line[len(old) :] + ending_of(lines, k)
+            last = max(k for k in range(stop, lineno) if body_of(lines, k).strip())
+            note = f"lines {stop}-{last}: indent back under line {first}"
+            if last == stop:
+                note = f"line {stop}: indent back under line {first}"
+            out.append(Candidate(0, tuple(shifted), note, 1))
+            break
+    return out
+
+
+def decorator_candidates(lines: list[str], lineno: int) -> list[Candidate]:
+    """An unexpected unindent after decorators indented deeper than the definition they
+    decorate: the decorators move to the definition's level."""
+    body = body_of(lines, lineno)
+    want = indent_of(body)
+    above = [k for k in range(lineno - 1, max(0, lineno - 10), -1) if body_of(lines, k).strip()]
+    decorators = []
+    for k in above:
+        line = body_of(lines, k)
+        if not line.lstrip().startswith("@") or len(indent_of(line)) <= len(want):
+            break
+        decorators.append(k)
+    if not decorators or not NEW_BLOCK.match(body):
+        return []
+    moved = list(lines)
+    for k in decorators:
+        line = body_of(lines, k)
+        moved[k - 1] = want + line.lstrip(" \t") + ending_of(lines, k)
+    first, last = min(decorators), max(decorators)
+    note = f"line {first}: re-indent the decorator to its definition's level"
+    if last > first:
+        note = f"lines {first}-{last}: re-indent the decorators to their definition's level"
+    return [Candidate(0, tuple(moved), note)]

@@ -135,6 +135,8 @@ def fstring_candidates(lines: list[str], lineno: int, msg: str) -> list[Candidat
         for tie, new, what in _fstring_edits(tok.string, len(prefix), msg):
             if not _compiles(new):
                 continue
+            if _odd_format_spec(new):
+                tie += 10  # `({tg://x={y})`: closing `{tg` makes `//x={y})` a format spec
             note = f"line {tok.start[0]}: {what} in the f-string"
             out.append(Candidate(0, _replace_token(lines, tok, new), note, tie))
     return out
@@ -150,6 +152,10 @@ def _fstring_edits(token: str, start: int, msg: str) -> list[tuple[int, str, str
         for at in _positions(token, lo, hi, bad):
             edits.append((0, token[:at] + want + token[at:], f"insert missing '{want}'"))
             edits.append((1, token[:at] + want + token[at + 1 :], f"replace '{bad}' with '{want}'"))
+        for at in _positions(token, lo, hi, found.group(2)):
+            if token[at - 1] == "{" and token[at - 2 : at] != "{{":
+                # `{[name}`: a field that opens with a stray bracket, not a list display.
+                edits.append((-1, token[:at] + token[at + 1 :], f"remove stray '{found.group(2)}'"))
         return edits
     found = re.search(r"unmatched '(.)'|single '(.)' is not allowed", msg)
     if found is not None:
@@ -167,10 +173,35 @@ def _fstring_edits(token: str, start: int, msg: str) -> list[tuple[int, str, str
             for end in range(hi, at + 1, -1):
                 new = token[:end] + "}" + token[end:]
                 if _compiles(new):
+                    # `({tg://x={y})` closed reads `tg` with the format spec `//x={y})`: a
+                    # stray `{` is as likely then.
                     edits.append((0, new, "close '{'"))
                     break
             edits.append((1, token[:at] + token[at + 1 :], "remove stray '{'"))
     return edits
+
+
+_STANDARD_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?\d*[,_]?(?:\.\d+)?[bcdeEfFgGnosxX%]?")
+
+
+def _odd_format_spec(literal: str) -> bool:
+    """Whether an f-string has a format spec that is neither the standard mini-language nor
+    a ``strftime`` pattern: ``{tg://x}`` reads as ``tg`` with the spec ``//x``."""
+    try:
+        tree = ast.parse(literal, mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FormattedValue) and isinstance(node.format_spec, ast.JoinedStr):
+            spec = "".join(
+                part.value
+                if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                else "0"
+                for part in node.format_spec.values
+            )
+            if "%" not in spec and not _STANDARD_SPEC.fullmatch(spec):
+                return True
+    return False
 
 
 def _positions(token: str, lo: int, hi: int, char: str) -> list[int]:

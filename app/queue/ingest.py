@@ -2,13 +2,13 @@
 
 Each request hands its delivery over and waits; one task commits everything that arrived
 meanwhile in a single transaction (one fsync for many requests), then answers them all.
-The answer is given only after the commit, so an acknowledged delivery is on disk.
+The answer is given only after the commit, so an acknowledged delivery is on disk (and,
+through `Database.on_enqueue`, already handed to the queue).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from app.logs import get_logger
 from app.store.deliveries import DeliveryStore, NewDelivery
@@ -22,11 +22,9 @@ class IngestBatcher:
         store: DeliveryStore,
         *,
         max_batch: int = 512,
-        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._max_batch = max_batch
-        self._on_commit = on_commit or (lambda: None)
         self._pending: list[tuple[NewDelivery, asyncio.Future[bool]]] = []
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -78,4 +76,3 @@ class IngestBatcher:
             seen.add(delivery.id)
             if not future.done():
                 future.set_result(is_new)
-        self._on_commit()

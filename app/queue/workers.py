@@ -12,35 +12,20 @@ import asyncio
 import contextlib
 import functools
 import os
-import random
 import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 
 from app import metrics
-from app.logs import get_logger, redactor
-from app.queue.errors import PermanentError, RetryLater
+from app.logs import get_logger
+from app.queue.outcomes import record_failure
 from app.store.deliveries import Delivery, DeliveryStore
 
 log = get_logger(__name__)
 
 Job = Callable[[Delivery], Awaitable[None]]
-MAX_BACKOFF_SECONDS = 600.0
 PRUNE_EVERY_SECONDS = 3600.0
-
-
-def backoff_delay(attempt: int, base: float) -> float:
-    """Full-jitter exponential backoff for the given (1-based) attempt."""
-    ceiling = min(MAX_BACKOFF_SECONDS, base * 2 ** (attempt - 1))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
-
-
-def describe(exc: BaseException) -> str:
-    """The error as stored with the delivery and shown by the CLI: scrubbed of secrets."""
-    if isinstance(exc, TimeoutError) and not str(exc):
-        return "TimeoutError: the job ran longer than its time limit"
-    return str(redactor.scrub(f"{type(exc).__name__}: {exc}"))[:2000]
 
 
 class WorkerPool:
@@ -196,20 +181,12 @@ class WorkerPool:
             metrics.PROCESSING_SECONDS.labels(delivery.event).observe(time.perf_counter() - started)
 
     async def _failed(self, delivery: Delivery, exc: Exception) -> str:
-        error = describe(exc)
-        context = {
-            "delivery_id": delivery.id,
-            "github_event": delivery.event,
-            "attempt": delivery.attempts,
-        }
-        if isinstance(exc, PermanentError) or delivery.attempts >= self.max_attempts:
-            log.error("delivery_dead", error=error, exc_info=exc, **context)
-            await self.store.bury(delivery.id, self.worker_id, error)
-            return "dead"
-        if isinstance(exc, RetryLater):
-            at = exc.at
-        else:
-            at = time.time() + backoff_delay(delivery.attempts, self.retry_base_seconds)
-        log.warning("delivery_retry", error=error, retry_in=round(at - time.time(), 2), **context)
-        await self.store.reschedule(delivery.id, self.worker_id, error, at)
-        return "retry"
+        at = await record_failure(
+            self.store,
+            delivery,
+            exc,
+            self.worker_id,
+            max_attempts=self.max_attempts,
+            retry_base_seconds=self.retry_base_seconds,
+        )
+        return "dead" if at is None else "retry"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,13 +19,14 @@ from gidgethub import BadRequest
 
 from app.ai import AIReviewSettings, FileDiff, ai_review
 from app.context import Context
+from app.engine.findings import Severity
 from app.git.mirror import BranchMoved, Identity, mirror_for
 from app.review import checkrun, comments
 from app.review.analysis import Analysis, analyse
 from app.review.checkrun import CHECK_NAME, Outcome
 from app.review.guards import fix_refusal, skip_reason
 from app.review.snapshot import Snapshot, take_snapshot
-from app.review.store import ReviewStore
+from app.review.store import ReviewStore, RunOutcome
 from app.review.target import ReviewTarget
 
 
@@ -92,10 +94,12 @@ async def review(target: ReviewTarget, context: Context) -> str:
         newer = outcome.superseded_by
     if newer:
         await _cancel(run, check_run_id, newer)
+        await _record(run, check_run_id, replace(outcome, superseded_by=newer))
         return f"a newer commit ({newer[:7]}) is being reviewed instead"
     check_run = await _complete_check_run(
         run, check_run_id, outcome, config.max_annotations, offer_button
     )
+    await _record(run, check_run_id, outcome)
     if target.pull_number is not None:
         await _review_pull_request(run, snapshot, analysis, outcome, check_run)
     log.info(
@@ -136,6 +140,8 @@ async def _ai_review(run: _Run, snapshot: Snapshot, analysis: Analysis) -> list[
 async def _open_check_run(run: _Run) -> int:
     delivery_id = run.context.delivery.id
     existing = await run.store.check_run_for(delivery_id)
+    if existing is None and run.context.delivery.attempts > 1:
+        existing = await _posted_check_run(run, delivery_id)
     if existing is not None:
         return existing
     created = await run.gh.post(
@@ -151,6 +157,20 @@ async def _open_check_run(run: _Run) -> int:
     )
     await run.store.remember_check_run(created["id"], delivery_id, run.target)
     return int(created["id"])
+
+
+async def _posted_check_run(run: _Run, delivery_id: str) -> int | None:
+    """The check run an earlier attempt created but did not record (its worker died
+    between the two), found on GitHub by its `external_id`; it is recorded now."""
+    async for check_run in run.gh.getiter(
+        "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,filter}",
+        url_vars=run.url_vars(ref=run.target.head_sha, check_name=CHECK_NAME, filter="all"),
+        iterable_key="check_runs",
+    ):
+        if check_run.get("external_id") == delivery_id:
+            await run.store.remember_check_run(check_run["id"], delivery_id, run.target)
+            return int(check_run["id"])
+    return None
 
 
 async def _superseded(run: _Run) -> str | None:
@@ -242,6 +262,20 @@ async def _complete_check_run(
             data={**body, **({"completed_at": _now()} if "conclusion" in body else {})},
         )
     return result
+
+
+async def _record(run: _Run, check_run_id: int, outcome: Outcome) -> None:
+    """Store what the completed run found and pushed, for the dashboard."""
+    counts = Counter(f.severity for f in outcome.findings)
+    recorded = RunOutcome(
+        conclusion=outcome.conclusion,
+        errors=counts[Severity.ERROR],
+        warnings=counts[Severity.WARNING],
+        notices=counts[Severity.NOTICE],
+        fix_sha=outcome.fixed_in,
+        fixes=len(outcome.fix_notes) if outcome.fixed_in else None,
+    )
+    await run.store.record_run(check_run_id, run.target, recorded)
 
 
 async def _review_pull_request(

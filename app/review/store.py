@@ -4,7 +4,9 @@
   commit notices it was superseded before it pushes or posts anything;
 - each check run's target, so its "Apply fixes" button knows what to fix;
 - each pull request's summary comment (edited in place) and the findings already
-  commented on (an incremental review does not repeat them).
+  commented on (an incremental review does not repeat them);
+- each completed run's outcome (conclusion, findings by severity, the fix commit it
+  pushed), keyed by its check run, for the dashboard's recent reviews.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, update
 
@@ -22,6 +25,7 @@ from app.store.schema import (
     review_heads,
     review_pull_requests,
     review_reported,
+    review_runs,
 )
 from app.store.upsert import upsert
 
@@ -170,3 +174,132 @@ class ReviewStore:
                 conn, review_reported, rows, ["repository", "number", "fingerprint"]
             )
         )
+
+    async def record_run(
+        self,
+        check_run_id: int,
+        target: ReviewTarget,
+        outcome: RunOutcome,
+        finished_at: float | None = None,
+    ) -> None:
+        """Store (or, for the same check run, replace) a completed run's outcome. A fix
+        commit once recorded stays: a retried job finds the branch moved by that very
+        commit and pushes nothing, yet the run did push it."""
+        row = {
+            "check_run_id": check_run_id,
+            "repository": target.repository.lower(),
+            "pull_number": target.pull_number,
+            "branch": target.head_branch,
+            "head_sha": target.head_sha,
+            "conclusion": outcome.conclusion,
+            "errors": outcome.errors,
+            "warnings": outcome.warnings,
+            "notices": outcome.notices,
+            "fix_sha": outcome.fix_sha,
+            "fixes": outcome.fixes if outcome.fix_sha else None,
+            "finished_at": time.time() if finished_at is None else finished_at,
+        }
+
+        def work(conn: Connection) -> None:
+            if row["fix_sha"] is None:
+                pushed = conn.execute(
+                    select(review_runs.c.fix_sha, review_runs.c.fixes).where(
+                        review_runs.c.check_run_id == check_run_id
+                    )
+                ).first()
+                if pushed is not None and pushed.fix_sha is not None:
+                    row["fix_sha"], row["fixes"] = pushed.fix_sha, pushed.fixes
+            upsert(conn, review_runs, [row], ["check_run_id"])
+
+        await self.db.transaction(work)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one completed run found and did, as `ReviewStore.record_run` stores it."""
+
+    conclusion: str
+    errors: int = 0
+    warnings: int = 0
+    notices: int = 0
+    fix_sha: str | None = None  # the fix commit pushed, if one was
+    fixes: int | None = None  # the fixes in it
+
+
+@dataclass(frozen=True)
+class ReviewRun:
+    """One stored review (a check run Deckhand created), for the dashboard.
+
+    `outcome` and `finished_at` are None while the run has not completed (or for a run
+    that completed before outcomes were stored).
+    """
+
+    check_run_id: int
+    head_sha: str
+    pull_number: int | None
+    branch: str | None
+    created_at: float
+    outcome: RunOutcome | None = None
+    finished_at: float | None = None
+
+    @property
+    def findings(self) -> int | None:
+        if self.outcome is None:
+            return None
+        return self.outcome.errors + self.outcome.warnings + self.outcome.notices
+
+
+async def recent_reviews(db: Database, repository: str, limit: int = 20) -> list[ReviewRun]:
+    """The repository's newest check runs, newest first, each with its outcome once
+    the run has completed."""
+
+    def read(conn: Connection) -> list[ReviewRun]:
+        rows = conn.execute(
+            select(
+                review_check_runs,
+                review_runs.c.conclusion,
+                review_runs.c.errors,
+                review_runs.c.warnings,
+                review_runs.c.notices,
+                review_runs.c.fix_sha,
+                review_runs.c.fixes,
+                review_runs.c.finished_at,
+            )
+            .select_from(
+                review_check_runs.outerjoin(
+                    review_runs, review_runs.c.check_run_id == review_check_runs.c.check_run_id
+                )
+            )
+            .where(review_check_runs.c.repository == repository.lower())
+            .order_by(
+                review_check_runs.c.created_at.desc(), review_check_runs.c.check_run_id.desc()
+            )
+            .limit(limit)
+        ).all()
+        runs = []
+        for row in rows:
+            target = ReviewTarget.from_dict(json.loads(row.target))
+            outcome = None
+            if row.conclusion is not None:
+                outcome = RunOutcome(
+                    conclusion=row.conclusion,
+                    errors=int(row.errors),
+                    warnings=int(row.warnings),
+                    notices=int(row.notices),
+                    fix_sha=row.fix_sha,
+                    fixes=None if row.fixes is None else int(row.fixes),
+                )
+            runs.append(
+                ReviewRun(
+                    check_run_id=int(row.check_run_id),
+                    head_sha=row.head_sha,
+                    pull_number=target.pull_number,
+                    branch=target.head_branch,
+                    created_at=float(row.created_at),
+                    outcome=outcome,
+                    finished_at=None if row.finished_at is None else float(row.finished_at),
+                )
+            )
+        return runs
+
+    return await db.read(read)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -107,6 +107,9 @@ class Database:
             )
             threads = pool_size
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+        # Told about deliveries once they are committed, so the queue starts on them: the
+        # embedded pool wakes up, the distributed queue sends them to its workers.
+        self.on_enqueue: Callable[[Sequence[Any]], Awaitable[None]] | None = None
 
     async def _submit(self, work: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()

@@ -41,6 +41,14 @@ class NewDelivery:
 
 
 @dataclass(frozen=True)
+class Queued:
+    """A delivery just (re)queued, as the queue is told of it (`Database.on_enqueue`)."""
+
+    id: str
+    run_after: float | None = None  # None: now
+
+
+@dataclass(frozen=True)
 class Delivery:
     id: str
     source: str
@@ -200,6 +208,14 @@ def _claim(
         ids += conn.execute(queued.limit(limit - len(ids))).scalars()
     if not ids:
         return []
+    claimed = _lease(conn, ids, worker_id, lease_seconds, now)
+    return sorted(claimed, key=lambda d: d.run_after)
+
+
+def _lease(
+    conn: Connection, ids: list[str], worker_id: str, lease_seconds: float, now: float
+) -> list[Delivery]:
+    """Mark these deliveries running for `worker_id`, one attempt more; with payloads."""
     statement = (
         update(deliveries)
         .where(deliveries.c.id.in_(ids))
@@ -220,8 +236,31 @@ def _claim(
             )
         ).all()
     )
-    claimed = [Delivery.from_row(r, payloads.get(r.id, b"")) for r in rows]
-    return sorted(claimed, key=lambda d: d.run_after)
+    return [Delivery.from_row(r, payloads.get(r.id, b"")) for r in rows]
+
+
+CLAIM_TOLERANCE_SECONDS = 1.0  # a scheduled job may start this early (clock skew)
+
+
+def _claim_one(
+    conn: Connection, delivery_id: str, worker_id: str, lease_seconds: float, max_attempts: int
+) -> Delivery | None:
+    now = time.time()
+    row = conn.execute(
+        select(deliveries).where(deliveries.c.id == delivery_id).with_for_update()
+    ).first()
+    if row is None:
+        return None
+    queued_and_due = row.status == QUEUED and row.run_after <= now + CLAIM_TOLERANCE_SECONDS
+    taken_back = row.status == RUNNING and row.locked_by == worker_id
+    if not (queued_and_due or taken_back):
+        return None
+    if taken_back and row.attempts >= max_attempts:
+        dead = {"status": DEAD, "last_error": LEASE_LAPSED, "finished_at": now}
+        _release(conn, delivery_id, worker_id, dead)
+        return None
+    [claimed] = _lease(conn, [delivery_id], worker_id, lease_seconds, now)
+    return claimed
 
 
 def _release(conn: Connection, delivery_id: str, worker_id: str, values: dict[str, Any]) -> bool:
@@ -261,8 +300,16 @@ class DeliveryStore:
         """Persist new deliveries in one transaction; returns the ids that were new.
 
         An id already stored (a redelivery) is left as it is and not queued again.
+        The queue hears of the new ones (`Database.on_enqueue`) before this returns.
         """
-        return await self.db.transaction(_add_many, items)
+        new = await self.db.transaction(_add_many, items)
+        announced = {i.id: Queued(i.id, i.run_after) for i in items if i.id in new and i.handled}
+        await self._announce(list(announced.values()))
+        return new
+
+    async def _announce(self, queued: list[Queued]) -> None:
+        if queued and self.db.on_enqueue is not None:
+            await self.db.on_enqueue(queued)
 
     async def schedule(
         self,
@@ -314,6 +361,20 @@ class DeliveryStore:
 
         return await self.db.transaction(work, durable=False)
 
+    async def claim_one(
+        self, delivery_id: str, worker_id: str, lease_seconds: float, max_attempts: int
+    ) -> Delivery | None:
+        """Claim this delivery for `worker_id` when it is due, or already that worker's.
+
+        The distributed queue's exactly-once gate: a job may only run its delivery if
+        it is queued and due, or if the same job (retried after its worker died) holds
+        it. None when another job holds it, it is done or dead, or it is not due yet.
+        A delivery taken back after its last allowed attempt is dead-lettered instead.
+        """
+        return await self.db.transaction(
+            _claim_one, delivery_id, worker_id, lease_seconds, max_attempts
+        )
+
     async def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[Delivery]:
         return (await self.settle_and_claim((), worker_id, limit, lease_seconds))[1]
 
@@ -352,7 +413,11 @@ class DeliveryStore:
             .values(status=QUEUED, attempts=0, run_after=time.time(), finished_at=None)
             .returning(deliveries.c.id)
         )
-        return await self.db.transaction(lambda conn: list(conn.execute(statement).scalars()))
+        queued: list[str] = await self.db.transaction(
+            lambda conn: list(conn.execute(statement).scalars())
+        )
+        await self._announce([Queued(i) for i in queued])
+        return queued
 
     async def get(self, delivery_id: str) -> Delivery | None:
         query = (

@@ -117,7 +117,7 @@ command_replies = Table(
     metadata,
     Column("comment_id", BigInteger, primary_key=True),
     Column("line", Integer, primary_key=True),
-    Column("reply_id", BigInteger, nullable=False),
+    Column("reply_id", BigInteger),  # empty: reserved, the post may not have happened
 )
 
 # Deployments made from comments (keyed by GitHub's deployment id), the state of each
@@ -150,6 +150,7 @@ environments = Table(
     Column("environment", String(100), primary_key=True),
     Column("in_flight", BigInteger),
     Column("in_flight_since", Float),
+    Column("in_flight_key", String(100)),  # the command that holds the slot, if any
     Column("locked_by", String(100)),
     Column("lock_reason", Text),
     Column("locked_at", Float),
@@ -217,4 +218,59 @@ api_results = Table(
     Column("ok", Integer, nullable=False),
     Column("reply", Text, nullable=False),
     Column("finished_at", Float, nullable=False),
+)
+
+# Dashboard sign-ins, shared by every web replica: keyed by the sha256 of the session id
+# (the cookie holds the id itself), with the person's GitHub token encrypted (Fernet,
+# `app.dashboard.tokens`). A row past `expires_at` is refused and pruned.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("login", String(100), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("token", Text, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+# What each review run found and did, once its check run completed (keyed by the check
+# run, so a retried job updates its row): findings by severity, and the fix commit it
+# pushed with the number of fixes in it (both empty when nothing was pushed).
+review_runs = Table(
+    "review_runs",
+    metadata,
+    Column("check_run_id", BigInteger, primary_key=True),
+    Column("repository", String(200), nullable=False),
+    Column("pull_number", Integer),
+    Column("branch", String(300)),
+    Column("head_sha", String(40), nullable=False),
+    Column("conclusion", String(20), nullable=False),
+    Column("errors", Integer, nullable=False, default=0),
+    Column("warnings", Integer, nullable=False, default=0),
+    Column("notices", Integer, nullable=False, default=0),
+    Column("fix_sha", String(40)),
+    Column("fixes", Integer),
+    Column("finished_at", Float, nullable=False),
+    Index("ix_review_runs_repository_finished_at", "repository", "finished_at"),
+)
+
+# Every health probe of every watch (keyed by deployment and probe number, so a probe
+# job that runs twice writes one row), kept for `PROBE_RETENTION` (app.deploy.store).
+# latency_ms is empty when no answer came; `error` is the short reason of a failure.
+health_probes = Table(
+    "health_probes",
+    metadata,
+    Column("deployment_id", BigInteger, primary_key=True),
+    Column("probe", Integer, primary_key=True),
+    Column("repository", String(200), nullable=False),
+    Column("environment", String(100), nullable=False),
+    Column("probed_at", Float, nullable=False, index=True),
+    Column("latency_ms", Float),
+    Column("ok", Integer, nullable=False),
+    Column("ours", Integer, nullable=False, default=0),
+    Column("status_code", Integer),
+    Column("error", String(200)),
+    Index("ix_health_probes_environment", "repository", "environment", "probed_at"),
 )

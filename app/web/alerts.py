@@ -13,8 +13,10 @@ Nothing here calls GitHub, and nothing is stored unless the request is accepted.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -34,7 +36,9 @@ routes = web.RouteTableDef()
 MAX_ALERT_BYTES = 1024 * 1024
 REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 INSTALLED_TTL = 10.0  # seconds an "installed" answer is reused; "not installed" never is
+REFRESH_AHEAD = 2.0  # an answer this close to its end is looked up again in the background
 _installed: dict[tuple[int, str], tuple[int, float]] = {}  # (service, repository) -> id
+_lookups: dict[tuple[int, str], asyncio.Task[int | None]] = {}  # the lookups under way
 
 
 def _reject(status: int, reason: str, message: str) -> web.Response:
@@ -54,19 +58,38 @@ async def _read_body(request: web.Request) -> bytes | None:
 
 
 async def _installation(request: web.Request, repository: str) -> int | None:
+    """The repository's installation, from a cache kept fresh off the request path: a
+    steady stream of alerts never waits for the database, and requests that find no
+    fresh answer share one lookup."""
     service = request.app[SERVICE]
     now, key = time.monotonic(), (id(service), repository.lower())
     cached = _installed.get(key)
     if cached is not None and cached[1] > now:
+        if cached[1] - now < REFRESH_AHEAD and key not in _lookups:
+            _lookup(service, key, repository)
         return cached[0]
-    found = await InstallationStore(service.db).installation_for(repository)
-    if found is None:
-        _installed.pop(key, None)
-        return None
-    if len(_installed) > 10000:
-        _installed.clear()
-    _installed[key] = (int(found), now + INSTALLED_TTL)
-    return int(found)
+    return await asyncio.shield(_lookups.get(key) or _lookup(service, key, repository))
+
+
+def _lookup(service: Any, key: tuple[int, str], repository: str) -> asyncio.Task[int | None]:
+    async def look() -> int | None:
+        asked = time.monotonic()
+        try:
+            found = await InstallationStore(service.db).installation_for(repository)
+        finally:
+            _lookups.pop(key, None)
+        if found is None:
+            _installed.pop(key, None)
+            return None
+        if len(_installed) > 10000:
+            _installed.clear()
+        _installed[key] = (int(found), asked + INSTALLED_TTL)
+        return int(found)
+
+    task = _lookups[key] = asyncio.create_task(look())
+    # a background refresh has no awaiter: take its exception, or asyncio logs it as lost
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
 @routes.post("/webhooks/alerts/{source}")

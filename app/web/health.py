@@ -29,7 +29,18 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception as exc:
         healthy = False
         body["database"] = f"error: {type(exc).__name__}"
-    if service.pool is not None:
+    body["queue_backend"] = "procrastinate" if service.queue is not None else "embedded"
+    if service.queue is not None:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
+                await service.queue.ping()
+        except Exception as exc:
+            healthy = False
+            body["queue_backend"] = f"procrastinate error: {type(exc).__name__}"
+    if service.queue is not None and service.runs_jobs:
+        body["workers"] = "running" if service.queue.worker_running else "stopped"
+        healthy = healthy and service.queue.worker_running
+    elif service.pool is not None:
         workers_ok = service.pool.running and time.time() - service.pool.last_poll < max(
             60.0, service.settings.poll_seconds * 10
         )

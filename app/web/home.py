@@ -3,7 +3,8 @@
 Without an App id the page offers the manifest flow: a plain HTML form that posts
 Deckhand's App manifest (`app.setup.manifest`) to GitHub with a one-time state, which
 GitHub hands back to `GET /setup` (`app.web.setup`). Without `PUBLIC_URL` it says what to
-set instead. Once the App is configured it is a short status page. It never calls GitHub.
+set instead. Once the App is configured it redirects to the dashboard when the App's
+OAuth client is set, and is a short status page otherwise. It never calls GitHub.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ async def home(request: web.Request) -> web.Response:
     if settings.github_app_id is None:
         return setup_page(request, settings, request.app[SETUP_STATES])
     missing = settings.missing_app_credentials()
+    if not missing and settings.github_client_id and settings.github_client_secret:
+        raise web.HTTPFound("/dashboard")  # the people who use the App start there
     if missing:
         content = _setup_mode(missing) + (
             "<p>See the README, section <em>Registering the GitHub App</em>.</p>"

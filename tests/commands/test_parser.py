@@ -17,6 +17,7 @@ from app.commands import (
     History,
     Lock,
     ParseResult,
+    ProposeFix,
     Review,
     Rollback,
     Status,
@@ -88,6 +89,8 @@ def error(body: str) -> CommandError:
         ("/validate", Validate(1)),
         ("/fix", Fix(1)),
         ("/review", Review(1)),
+        ("/propose-fix", ProposeFix(1)),
+        ("/Propose-Fix", ProposeFix(1)),
     ],
 )
 def test_every_command_form(body: str, expected: object) -> None:
@@ -106,6 +109,7 @@ def test_every_command_has_a_name_to_route_by() -> None:
         Validate(),
         Fix(),
         Review(),
+        ProposeFix(),
     ]
     assert tuple(sample.name for sample in samples) == KNOWN_COMMANDS
     deploy = one("/deploy production")

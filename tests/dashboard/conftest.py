@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
+from sqlalchemy import insert
 
 from app.deploy.store import DeploymentRecord
+from app.store.deliveries import DEAD
+from app.store.schema import deliveries, delivery_payloads
 from tests.fakes.github import FakeGitHub
 
 WIDGETS = "octo-org/widgets"  # alice may see it
@@ -73,3 +78,45 @@ def deployment(
         reason=None,
         created_at=created_at or float(number),
     )
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token of a dashboard page's forms."""
+    return page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+async def get(browser: aiohttp.ClientSession, url: str) -> tuple[int, str, str | None]:
+    """(status, body, Location) of a GET that does not follow redirects."""
+    async with browser.get(url, allow_redirects=False) as response:
+        return response.status, await response.text(), response.headers.get("Location")
+
+
+async def add_dead_letter(db: Any, delivery_id: str, repository: str | None) -> None:
+    """A dead delivery of ``repository`` (a `ping`, which the worker finishes when retried),
+    written straight to the tables so no worker takes it first."""
+    now = time.time()
+    row = {
+        "id": delivery_id,
+        "source": "github",
+        "event": "ping",
+        "action": None,
+        "installation_id": None,
+        "repository": repository,
+        "status": DEAD,
+        "attempts": 5,
+        "run_after": now - 60,
+        "last_error": "RuntimeError: <the handler broke>",
+        "received_at": now - 60,
+        "finished_at": now - 30,
+    }
+    payload = {"zen": "Keep it logically awesome.", "hook_id": 1}
+    if repository:
+        payload["repository"] = {"full_name": repository}
+
+    def work(conn: Any) -> None:
+        conn.execute(insert(deliveries), [row])
+        conn.execute(
+            insert(delivery_payloads), [{"id": delivery_id, "payload": orjson.dumps(payload)}]
+        )
+
+    await db.transaction(work)

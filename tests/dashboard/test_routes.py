@@ -132,6 +132,6 @@ async def test_a_revoked_token_means_signing_in_again(
 ) -> None:
     await sign_in(browser, dashboard.url)
     fake_github.user_tokens.clear()  # the person revoked Deckhand's access on GitHub
-    dashboard.app[ACCESS]._repos.clear()  # and the minute of caching is over
+    dashboard.app[ACCESS]._cache.clear()  # and the minute of caching is over
     status, _, location = await _get(browser, f"{dashboard.url}/dashboard")
     assert (status, location) == (302, "/login")

@@ -1,6 +1,7 @@
 """The health watch's probe job (`app.deploy.watch.run_probe`) on a real SQLite database
 against a real health endpoint on loopback: a watch that a newer deployment superseded
-while its probe was in flight stays ended, and never rolls back."""
+while its probe was in flight stays ended, and never rolls back; every probe is kept
+as a row of its own."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 import structlog
 
 from app.deploy.health import HealthTally, ProbeResult
-from app.deploy.store import DeploymentRecord, DeployStore
+from app.deploy.store import DeploymentRecord, DeployStore, probes_of, probes_since
 from app.deploy.watch import run_probe
 from app.store.database import Database
 from tests.fakes.health_target import HealthTarget
@@ -106,3 +107,29 @@ async def test_a_superseded_watch_does_not_roll_back_on_its_last_failure(
     watch = await store.watch(1)
     assert watch is not None and watch["status"] == "superseded"
     assert (await store.state(REPO, "production")).locked_by is None
+
+
+async def test_every_probe_is_kept_once_with_its_latency_or_its_failure(
+    db: Database, target: HealthTarget
+) -> None:
+    await watching(db, target.url, failures_so_far=0)
+    log = structlog.wrap_logger(logging.getLogger("test"))
+    await run_probe(None, db, {"deployment_id": 1, "probe": 1}, log)
+    await run_probe(None, db, {"deployment_id": 1, "probe": 1}, log)  # the job again
+    target.failing(503)
+    await run_probe(None, db, {"deployment_id": 1, "probe": 2}, log)
+    target.drop()
+    await run_probe(None, db, {"deployment_id": 1, "probe": 3}, log)
+
+    ok, failed, dropped = await probes_of(db, 1)
+    assert (ok.probe, ok.ok, ok.status, ok.environment) == (1, True, 200, "production")
+    assert ok.latency is not None and 0 < ok.latency < 5
+    assert (failed.probe, failed.ok, failed.status, failed.reason) == (2, False, 503, "HTTP 503")
+    assert failed.latency is not None
+    assert (dropped.probe, dropped.ok, dropped.status, dropped.latency) == (3, False, None, None)
+    watch = await DeployStore(db).watch(1)
+    assert watch is not None
+    recent = watch["tally"]["tally"]["recent"]  # the tally's samples carry the same times
+    assert [r["at"] for r in recent] == [p.at.isoformat() for p in (ok, failed, dropped)]
+    found = await probes_since(db, REPO, ok.at.timestamp())
+    assert [p.probe for p in found["production"]] == [1, 2, 3]

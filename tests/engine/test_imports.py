@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from app.engine.findings import Severity
@@ -211,16 +209,14 @@ def test_syntax_error_file_skipped() -> None:
     assert check_imports(files, declared=set()) == []
 
 
-def test_large_repository_is_fast() -> None:
+def test_a_thousand_module_cycle_is_one_finding() -> None:
     files = {"pkg/__init__.py": ""}
     for i in range(1000):
         files[f"pkg/m{i}.py"] = (
             f"import os\nfrom pkg import m{(i + 1) % 1000}\nimport yaml\n"
             "def f():\n    return 1\n" * 5
         )
-    start = time.perf_counter()
-    findings = check_imports(files, declared={"yaml"})
-    assert time.perf_counter() - start < 1.0
+    findings = check_imports(files, declared={"yaml"})  # speed: benchmarks/engine_throughput.py
     assert [f.rule for f in findings] == ["imports/cycle"]
     assert findings[0].message.count("→") == 1000
 

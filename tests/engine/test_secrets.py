@@ -7,7 +7,6 @@ itself contain a literal token for a scanner (ours or GitHub's) to find.
 import base64
 import random
 import string
-import time
 
 import pytest
 
@@ -610,20 +609,15 @@ def _ordinary_yaml(rng: random.Random, n: int) -> list[str]:
     return lines
 
 
-def test_large_ordinary_files_have_no_findings_and_scan_fast() -> None:
+def test_large_ordinary_files_have_no_findings() -> None:
     rng = random.Random(1234)
     python = "\n".join(_ordinary_python(rng, 5_000)) + "\n"
     yaml_text = "\n".join(_ordinary_yaml(rng, 5_000)) + "\n"
     assert python.count("\n") >= 5_000
-    # Warm up (regexes are compiled at import, this just excludes first-call noise).
-    scan_secrets("warm.py", "token = 'x'\n")
-    start = time.perf_counter()
     python_findings = scan_secrets("app/services/big.py", python)
     yaml_findings = scan_secrets("deploy/big.yaml", yaml_text)
-    elapsed = time.perf_counter() - start
-    assert python_findings == []
+    assert python_findings == []  # speed: benchmarks/secrets_scan.py
     assert yaml_findings == []
-    assert elapsed < 0.5, elapsed
 
 
 def test_random_secret_in_large_file_is_found() -> None:

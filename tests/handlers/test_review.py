@@ -84,6 +84,24 @@ async def test_missing_colon_gets_an_annotation_and_a_fix_commit(
     assert len(git_server.pushes) == 1
 
 
+async def test_a_check_run_whose_answer_was_lost_is_not_opened_twice(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer
+) -> None:
+    head = git_server.commit(REPO, "feature", {"app.py": BROKEN}, message="Break it")
+    number = fake_github.open_pull_request(REPO, head="feature", base="main", user="alice")
+    # GitHub creates the check run but the answer never arrives: the job fails and runs
+    # again, as after a worker killed between creating the check run and recording it.
+    fake_github.lose_answer_next("POST", "/repos/{owner}/{repo}/check-runs")
+    await deliver(
+        bot,
+        "pull_request",
+        fake_github.payloads.pull_request_payload(REPO, number, "opened", INSTALLATION),
+    )
+    [run] = [r for r in fake_github.check_runs.values() if r.head_sha == head]
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert len(fake_github.requests_for("checks/create")) == 1
+
+
 async def test_fork_without_maintainer_edits_gets_suggestions(
     bot: Any, fake_github: FakeGitHub, git_server: GitServer
 ) -> None:

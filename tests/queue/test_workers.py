@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from app.queue.workers import backoff_delay
+from app.queue.outcomes import backoff_delay
 from tests.support import plugins
 from tests.support.deckhand import database_url_for_test
 
@@ -114,7 +114,7 @@ async def test_a_job_past_its_time_limit_is_retried_then_dead_lettered(start_dec
 
 
 def test_stored_errors_are_scrubbed_of_tokens() -> None:
-    from app.queue.workers import describe
+    from app.queue.outcomes import describe
 
     token = "ghs_" + "x1Y2z3" * 6
     error = RuntimeError(f"git push https://x-access-token:{token}@github.com/o/r failed")

@@ -34,12 +34,7 @@ PLUGIN = "tests.support.plugins:router"
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    reason = postgres.unreachable()
-    if reason:
-        pytest.skip(reason)
-    url = postgres.create_database()
-    yield url
-    postgres.drop_database(url)
+    yield from postgres.fresh_database()
 
 
 @pytest.fixture
@@ -237,7 +232,7 @@ async def test_two_reservations_at_once_exactly_one_wins(db: Database, pg_url: s
             won = await asyncio.gather(
                 *(stores[n % 2].reserve("Octo/Widgets", environment) for n in range(6))
             )
-            assert won.count(True) == 1, won
+            assert sum(map(bool, won)) == 1, won
         state = await stores[1].state("octo/widgets", "production-0")
         assert state.in_flight == 0
         await stores[0].attach("octo/widgets", "production-0", 123)

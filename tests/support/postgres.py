@@ -13,12 +13,16 @@ from __future__ import annotations
 import atexit
 import os
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from functools import cache
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
+
+from app.store.database import Database
 
 ADMIN_URL = os.environ.get(
     "DECKHAND_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -69,6 +73,30 @@ def database_for(key: str) -> str:
             pytest.fail(f"DECKHAND_TEST_DATABASE=postgres, but {reason}")
         _created[key] = create_database()
     return _created[key]
+
+
+def fresh_database() -> Iterator[str]:
+    """A pytest fixture body: a new database for one test, dropped after it; the test is
+    skipped when Postgres does not answer."""
+    reason = unreachable()
+    if reason:
+        pytest.skip(reason)
+    url = create_database()
+    yield url
+    drop_database(url)
+
+
+async def migrated_database(kind: str, tmp_path: Any) -> AsyncIterator[Database]:
+    """A migrated database of `kind` ("sqlite" or "postgres") for one test, closed (and
+    a Postgres one dropped) after it; Postgres skips when it does not answer."""
+    urls: Iterator[str] = (
+        iter([f"sqlite:///{tmp_path}/deckhand.db"]) if kind == "sqlite" else fresh_database()
+    )
+    database = Database(next(urls))
+    await database.migrate()
+    yield database
+    await database.close()
+    next(urls, None)  # drops the Postgres database
 
 
 def drop_created() -> None:

@@ -74,6 +74,10 @@ class DeckhandProcess:
                 await asyncio.sleep(0.1)
         raise RuntimeError("deckhand did not become healthy")
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
     def kill(self) -> None:
         """SIGKILL: no cleanup, no flush, as in a crash or an OOM kill."""
         assert self.process is not None

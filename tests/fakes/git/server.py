@@ -25,7 +25,7 @@ import binascii
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -304,8 +304,10 @@ class GitServer:
             record.refused = "no such repository"
             return web.Response(status=404, text="Repository not found.\n")
         before = bare.refs() if service == "receive-pack" and request.method == "POST" else None
-        response = await self._cgi(request, record, bare, tail, auth.user or "")
-        if before is not None:
+
+        def record_pushes() -> None:
+            if before is None:
+                return
             after = bare.refs()
             for ref in sorted((set(before) | set(after)) - set(self._mirror_refs(before, after))):
                 old, new = before.get(ref, "0" * 40), after.get(ref, "0" * 40)
@@ -313,7 +315,10 @@ class GitServer:
                     self.pushes.append(
                         GitPush(record.repo or full_name, ref, old, new, record.installation_id)
                     )
-        return response
+
+        # The pushes are recorded before the answer ends, so a client that has seen its push
+        # go through finds it in `pushes`.
+        return await self._cgi(request, record, bare, tail, auth.user or "", record_pushes)
 
     @staticmethod
     def _mirror_refs(*snapshots: dict[str, str]) -> list[str]:
@@ -399,7 +404,13 @@ class GitServer:
         return False
 
     async def _cgi(
-        self, request: web.Request, record: GitRequest, bare: BareRepo, tail: str, user: str
+        self,
+        request: web.Request,
+        record: GitRequest,
+        bare: BareRepo,
+        tail: str,
+        user: str,
+        before_end: Callable[[], None],
     ) -> web.StreamResponse:
         project_root = bare.path.parent
         env = git_env(
@@ -465,9 +476,10 @@ class GitServer:
             while chunk := await stdout.read(_CHUNK):
                 record.bytes_sent += len(chunk)
                 await response.write(chunk)
-            await response.write_eof()
             await feeder
             await proc.wait()
+            before_end()
+            await response.write_eof()
             stderr_text = (await errors).decode(errors="replace").strip()
             if stderr_text:
                 self.stderr.append(stderr_text)

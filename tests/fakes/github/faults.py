@@ -31,6 +31,7 @@ class ScriptedRule:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None  # dict/list -> JSON, str/bytes -> raw; None -> GitHub's default
     delay: float = 0.0
+    applied: bool = False  # the request takes effect, but the answer is the fault
     fired: int = 0
 
     def matches(self, method: str, path: str, template: str | None) -> bool:

@@ -1009,6 +1009,72 @@ async def list_pulls(ctx: Context) -> Reply:
     return Reply([ctx.shapes.pull_request(p) for p in page], headers=headers)
 
 
+@handles("pulls/create")
+async def create_pull(ctx: Context) -> Reply:
+    """Open a pull request from a branch of the same repository (``head`` as ``branch``
+    or ``owner:branch``). Like GitHub: 422 when a branch is missing, when there is
+    nothing to merge, or when an open pull request from ``head`` into ``base`` exists."""
+    repo = ctx.repo("pull_requests", "write")
+    if repo.git is None:
+        raise ctx.violation("pull requests need a repository in the git server")
+    body = ctx.body
+    title = str(body.get("title") or "")
+    if not title.strip():
+        raise ctx.violation("Validation Failed: title can't be blank")
+    text = body.get("body")
+    if text is not None and len(text) > 65536:
+        raise ctx.violation("Body is too long (maximum is 65536 characters)")
+    owner, _, branch = str(body["head"]).rpartition(":")
+    base = str(body["base"])
+    if owner and owner.lower() != repo.owner.login.lower():
+        raise ctx.violation("the fake supports pull requests from the same repository only")
+
+    def invalid(field_name: str, message: str | None = None) -> GitHubError:
+        error: dict[str, Any] = {"resource": "PullRequest", "field": field_name, "code": "invalid"}
+        if message is not None:
+            error = {"resource": "PullRequest", "code": "custom", "message": message}
+        return GitHubError(
+            422, "Validation Failed", errors=[error], documentation_url=ctx.op.documentation_url
+        )
+
+    head_sha = repo.git.resolve(f"refs/heads/{branch}")
+    base_sha = repo.git.resolve(f"refs/heads/{base}")
+    if head_sha is None:
+        raise invalid("head")
+    if base_sha is None:
+        raise invalid("base")
+    for pr in repo.pulls.values():
+        same = pr.head_repo is repo and pr.head_ref == branch and pr.base_ref == base
+        if same and pr.state == "open":
+            raise invalid("head", f"A pull request already exists for {repo.owner.login}:{branch}.")
+    if not repo.git.rev_list(head_sha, f"^{base_sha}"):
+        raise invalid("head", f"No commits between {base} and {branch}")
+    now = ctx.gh.clock()
+    number = max([0, *repo.issues], default=0) + 1
+    author = ctx.gh.app.bot
+    pr = PullRequest(
+        number=number,
+        id=ctx.gh.next_id(2_000_000_000),
+        repo=repo,
+        head_repo=repo,
+        head_ref=branch,
+        base_ref=base,
+        user=author,
+        title=title,
+        body=text,
+        draft=bool(body.get("draft", False)),
+        maintainer_can_modify=bool(body.get("maintainer_can_modify", False)),
+        created_at=now,
+        updated_at=now,
+    )
+    repo.issues[number] = Issue(
+        number, title, author, is_pull_request=True, body=text, created_at=now, via_app=True
+    )
+    repo.pulls[number] = pr
+    shown = ctx.shapes.pull_request(pr, full=True)
+    return Reply(shown, status=201, headers={"Location": shown["url"]})
+
+
 @handles("pulls/get")
 async def get_pull(ctx: Context) -> Reply:
     return Reply(ctx.shapes.pull_request(_pull(ctx), full=True))
@@ -1275,10 +1341,27 @@ async def list_user_installation_repos(ctx: Context) -> Reply:
         {
             "total_count": len(repos),
             "repository_selection": inst.repository_selection,
-            "repositories": [ctx.shapes.repository(r) for r in page],
+            "repositories": [
+                {**ctx.shapes.repository(r), "permissions": _user_permissions(login, r)}
+                for r in page
+            ],
         },
         headers=headers,
     )
+
+
+# Each permission includes the ones before it.
+_ROLE_PERMISSIONS = ("pull", "triage", "push", "maintain", "admin")
+_ROLE_RANK = {"read": 0, "triage": 1, "write": 2, "maintain": 3, "admin": 4}
+
+
+def _user_permissions(login: str, repo: Repository) -> dict[str, bool]:
+    """The person's `permissions` on a repository, as GitHub adds them for a user token."""
+    if repo.owner.login.lower() == login.lower():
+        rank = _ROLE_RANK["admin"]
+    else:
+        rank = _ROLE_RANK.get(repo.collaborators.get(login.lower(), ""), -1)
+    return {name: rank >= level for level, name in enumerate(_ROLE_PERMISSIONS)}
 
 
 @handles("users/get-by-username")

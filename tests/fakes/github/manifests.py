@@ -4,7 +4,10 @@ On github.com a person posts Deckhand's setup form (a JSON ``manifest``) to
 ``/settings/apps/new?state=...``, clicks "Create", and GitHub redirects the browser to
 the manifest's ``redirect_url`` with ``?code=...&state=...``. Tests play that part with
 :meth:`ManifestFlow.submit` (which checks the manifest the way GitHub's form does and
-returns the code) and :meth:`ManifestFlow.callback_url`. The code is then exchanged by
+returns the code) and :meth:`ManifestFlow.callback_url`; a real browser plays it through
+:func:`answer_new_app`, the fake's ``POST [/organizations/{org}]/settings/apps/new``
+(a "Create GitHub App" page whose button submits the manifest and redirects back, owned
+by ``gh.oauth_login`` or ``octocat``). The code is then exchanged by
 ``POST /app-manifests/{code}/conversions`` (no authentication; once per code, within an
 hour; unknown or used codes are 404), which creates the App with a fresh key pair.
 """
@@ -15,8 +18,11 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+
+from aiohttp import web
 
 from ..keys import generate_app_keys
 from .state import App
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
 
 CODE_LIFETIME = 3600.0
 LEVELS = ("read", "write", "admin")
+NEW_APP_PATH = re.compile(r"(?:/organizations/(?P<org>[A-Za-z0-9-]+))?/settings/apps/new")
 
 
 @dataclass
@@ -141,3 +148,48 @@ def check_manifest(data: dict[str, Any]) -> None:
     events = data.get("default_events") or []
     if not all(isinstance(event, str) for event in events):
         raise ValueError("Default events must be event names")
+
+
+async def answer_new_app(gh: FakeGitHub, request: web.Request) -> web.Response:
+    """github.com's new-App page for a posted manifest: first a "Create GitHub App" page,
+    then (its button posts again with ``create``) the redirect to ``redirect_url``."""
+    match = NEW_APP_PATH.fullmatch(request.path)
+    if match is None or request.method != "POST":
+        return web.Response(status=404, text="post a manifest to /settings/apps/new")
+    form = await request.post()
+    manifest, state = str(form.get("manifest", "")), request.query.get("state", "")
+    org = match.group("org")
+    try:
+        data = json.loads(manifest)
+        if not isinstance(data, dict):
+            raise ValueError("the manifest is not a JSON object")
+        check_manifest(data)
+    except ValueError as exc:
+        return _page("Invalid GitHub App manifest", f"<p>{escape(str(exc))}</p>", status=422)
+    owner = org or gh.oauth_login or "octocat"
+    if "create" not in form:
+        fields = f'<input type="hidden" name="manifest" value="{escape(manifest)}">'
+        body = (
+            f"<p>Create <strong>{escape(data['name'])}</strong> owned by "
+            f"<strong>{escape(owner)}</strong>, with a webhook at "
+            f"<code>{escape(str((data.get('hook_attributes') or {}).get('url', '')))}</code>."
+            f'</p><form method="post" action="{escape(str(request.rel_url))}">{fields}'
+            f'<button type="submit" name="create" value="1">Create GitHub App for '
+            f"{escape(owner)}</button></form>"
+        )
+        return _page("Create GitHub App", body)
+    code = gh.manifests.submit(data, owner=gh.oauth_login or "octocat", org=org)
+    raise web.HTTPFound(gh.manifests.callback_url(code, state))
+
+
+def _page(title: str, body: str, *, status: int = 200) -> web.Response:
+    return web.Response(
+        text=(
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>{escape(title)}</title></head>"
+            '<body style="font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:2rem auto">'
+            f"<h1>{escape(title)}</h1>{body}</body></html>"
+        ),
+        status=status,
+        content_type="text/html",
+    )

@@ -2,7 +2,10 @@
 
 `GET /login/oauth/authorize` plays the person clicking "Authorize": when
 ``gh.oauth_login`` is set it answers a redirect to ``redirect_uri`` with a one-time code
-and the caller's ``state``; otherwise 404 (nobody signed in to "github.com").
+and the caller's ``state``; otherwise 404 (nobody signed in to "github.com"). With
+``gh.oauth_prompt`` set it first shows github.com's consent page instead (for browser
+tests): a small HTML form whose "Authorize ..." button posts back to the same URL, which
+then answers that redirect.
 `POST /login/oauth/access_token` exchanges the code (once; the App's ``client_id`` and
 ``gh.oauth_client_secret``; the same ``redirect_uri`` when given) for a user token that
 `GET /user` and `/user/installations` accept. Like GitHub, a bad code answers 200 with an
@@ -12,6 +15,7 @@ and the caller's ``state``; otherwise 404 (nobody signed in to "github.com").
 from __future__ import annotations
 
 import secrets
+from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -22,20 +26,24 @@ if TYPE_CHECKING:
 
 
 async def answer_oauth(gh: FakeGitHub, request: web.Request) -> web.StreamResponse:
-    if request.path == "/login/oauth/authorize" and request.method == "GET":
-        return _authorize(gh, request)
+    if request.path == "/login/oauth/authorize" and request.method in ("GET", "POST"):
+        return await _authorize(gh, request)
     if request.path == "/login/oauth/access_token" and request.method == "POST":
         return await _access_token(gh, request)
     return web.Response(status=404, text="Not Found")
 
 
-def _authorize(gh: FakeGitHub, request: web.Request) -> web.StreamResponse:
-    query = request.query
+async def _authorize(gh: FakeGitHub, request: web.Request) -> web.StreamResponse:
+    query = dict(request.query)
+    if request.method == "POST":  # the consent page's "Authorize" button
+        query = {key: str(value) for key, value in (await request.post()).items()}
     redirect_uri = query.get("redirect_uri", "")
     if query.get("client_id") != gh.app.client_id or not redirect_uri:
         return web.Response(status=404, text="unknown client_id or no redirect_uri")
     if gh.oauth_login is None:
         return web.Response(status=404, text="nobody is signed in (set gh.oauth_login)")
+    if gh.oauth_prompt and request.method == "GET":
+        return _consent_page(gh, gh.oauth_login, query)
     code = secrets.token_hex(10)
     gh.oauth_codes[code] = (gh.oauth_login, redirect_uri)
     back = {"code": code, "state": query.get("state", "")}
@@ -67,3 +75,24 @@ async def _access_token(gh: FakeGitHub, request: web.Request) -> web.Response:
 
 def _error(code: str) -> web.Response:
     return web.json_response({"error": code, "error_description": code.replace("_", " ")})
+
+
+def _consent_page(gh: FakeGitHub, login: str, query: dict[str, str]) -> web.Response:
+    """github.com's "Authorize <App>" page, reduced to what a person reads and presses."""
+    fields = "".join(
+        f'<input type="hidden" name="{escape(key)}" value="{escape(query.get(key, ""))}">'
+        for key in ("client_id", "redirect_uri", "state")
+    )
+    name = escape(gh.app.name)
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Authorize {name}</title></head>"
+        '<body style="font:16px/1.5 system-ui,sans-serif;max-width:30rem;margin:2rem auto">'
+        f"<h1>Authorize {name}</h1><p>Signed in to GitHub as <strong>{escape(login)}</strong>."
+        f" {name} by {escape(gh.app.owner.login)} wants to verify your GitHub identity and "
+        "know which resources you can access.</p>"
+        f'<form method="post" action="/login/oauth/authorize">{fields}'
+        f'<button type="submit">Authorize {name}</button></form></body></html>'
+    )
+    return web.Response(text=page, content_type="text/html")

@@ -64,7 +64,7 @@ from .errors import (
 )
 from .faults import PathMatcher, RecordedRequest, ScriptedRule, take_rule
 from .handlers import HANDLERS, Context
-from .manifests import ManifestFlow
+from .manifests import NEW_APP_PATH, ManifestFlow, answer_new_app
 from .oauth import answer_oauth
 from .payloads import Payloads
 from .shapes import Shapes
@@ -192,6 +192,16 @@ class FakeGitHub(GitHubState):
         self._faults.append(rule)
         return rule
 
+    def lose_answer_next(
+        self, method: str, path: PathMatcher, status: int = 502, times: int | None = 1
+    ) -> ScriptedRule:
+        """Carry out the next ``times`` matching requests, then answer ``status`` anyway,
+        as GitHub's front end sometimes does (or a connection lost on the way back): the
+        client cannot know whether its write happened."""
+        rule = ScriptedRule(method.upper(), path, times, status=status, applied=True)
+        self._faults.append(rule)
+        return rule
+
     def delay_next(
         self, method: str, path: PathMatcher, seconds: float, times: int | None = 1
     ) -> ScriptedRule:
@@ -250,6 +260,8 @@ class FakeGitHub(GitHubState):
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/login/oauth/"):  # github.com's web flow, not the REST API
             return await answer_oauth(self, request)
+        if NEW_APP_PATH.fullmatch(request.path):  # github.com's manifest form, ditto
+            return await answer_new_app(self, request)
         raw_body = await request.read()
         raw_path = request.rel_url.raw_path
         body: Any = NO_BODY
@@ -325,7 +337,7 @@ class FakeGitHub(GitHubState):
         if delay is not None:
             await self._sleep(delay.delay)
         fault = take_rule(self._faults, method, path, template)
-        if fault is not None and fault.status is not None:
+        if fault is not None and fault.status is not None and not fault.applied:
             return self._fault_response(fault, request_id)
 
         op = check.operation
@@ -440,6 +452,9 @@ class FakeGitHub(GitHubState):
             self.response_errors.append(f"{op.key}: handler crashed:\n{traceback.format_exc()}")
             return self._json_response(500, error_body(500), request_id)
 
+        if fault is not None and fault.applied:
+            self._spend(bucket, counts)
+            return self._fault_response(fault, request_id)
         payload = reply.raw if reply.raw is not None else _dumps(reply.body)
         headers = dict(reply.headers)
         if method == "GET" and reply.status == 200:

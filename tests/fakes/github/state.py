@@ -409,6 +409,7 @@ class GitHubState:
         # The App's OAuth web flow (oauth.py): who "signs in" at /login/oauth/authorize,
         # the App's client secret, and the codes handed out (code -> (login, redirect_uri)).
         self.oauth_login: str | None = None
+        self.oauth_prompt: bool = False  # True: show the "Authorize" page before redirecting
         self.oauth_client_secret: str = "fake-client-secret-" + secrets.token_hex(8)
         self.oauth_codes: dict[str, tuple[str, str]] = {}
         self.tokens_issued: Counter[int] = Counter()

@@ -73,6 +73,7 @@ OPERATIONS: list[str] = [
     "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations",
     # Pull requests, reviews and commits
     "GET /repos/{owner}/{repo}/pulls",
+    "POST /repos/{owner}/{repo}/pulls",
     "GET /repos/{owner}/{repo}/pulls/{pull_number}",
     "GET /repos/{owner}/{repo}/pulls/{pull_number}/files",
     "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
