@@ -317,7 +317,9 @@ def _watch(args: argparse.Namespace) -> int:
         except Refused as exc:
             print(exc, file=sys.stderr)
             return EXIT_USAGE
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stops like Ctrl-C
+    # Ctrl-C and SIGTERM stop it, even where SIGINT came in ignored (a background job).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
     try:
         watch(
             args.path,

@@ -40,14 +40,18 @@ def until(condition: Callable[[], bool], timeout: float = DEADLINE) -> bool:
 class Running:
     """`python -m app watch` in the background, its stdout collected line by line."""
 
-    def __init__(self, folder: Path, *args: str) -> None:
+    def __init__(self, folder: Path, *args: str, sigint_ignored: bool = False) -> None:
+        def ignore_sigint() -> None:  # as a shell does for a job it starts in the background
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app", "watch", str(folder), "--debounce-ms", "50", *args],
             cwd=folder,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
+            preexec_fn=ignore_sigint if sigint_ignored else None,  # noqa: PLW1509 - no threads yet
         )
         self.lines: list[str] = []
         self.errors: list[str] = []
@@ -76,7 +80,15 @@ class Running:
     def interrupt(self) -> tuple[int, str]:
         """Ctrl-C; the exit code and everything written to stderr."""
         self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout=DEADLINE)
+        try:
+            code = self.process.wait(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:  # hung: SIGABRT makes faulthandler print where
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait()
+            for reader in self._readers:
+                reader.join(timeout=DEADLINE)
+            stack, output = "\n".join(self.errors), "\n".join(self.lines)
+            raise AssertionError(f"still running after Ctrl-C:\n{stack}\n---\n{output}") from None
         for reader in self._readers:
             reader.join(timeout=DEADLINE)
         return code, "\n".join(self.errors)
@@ -91,8 +103,8 @@ class Running:
 def running() -> Iterator[Callable[..., Running]]:
     started: list[Running] = []
 
-    def start(folder: Path, *args: str) -> Running:
-        run = Running(folder, *args)
+    def start(folder: Path, *args: str, sigint_ignored: bool = False) -> Running:
+        run = Running(folder, *args, sigint_ignored=sigint_ignored)
         started.append(run)
         assert until(lambda: run.saw("watching ") or run.process.poll() is not None)
         assert run.process.poll() is None, run.errors
@@ -312,6 +324,15 @@ def test_ctrl_c_during_commits_leaves_no_half_made_commit(
         assert status == ("" if committed else f"?? {file.name}"), (committed, status, run.lines)
         assert run.saw("] committed ") == committed
         git(repo, "fsck", "--no-dangling")
+
+
+def test_ctrl_c_stops_a_watch_started_with_sigint_ignored(
+    tmp_path: Path, running: Callable[..., Running]
+) -> None:
+    run = running(tmp_path, "--no-lint", sigint_ignored=True)
+    code, stderr = run.interrupt()
+    assert code == 0, stderr
+    assert run.lines[-1] == "stopped watching"
 
 
 def test_push_sends_each_commit_to_a_local_bare_remote(
