@@ -2,10 +2,12 @@
 
 Store code is plain synchronous SQLAlchemy Core (the same statements for SQLite and
 Postgres) and runs through `Database.transaction`/`Database.read`, which hand a whole
-unit of work to a worker thread in one step, off the event loop. SQLite gets a single
-thread and connection: it takes one writer at a time, and queueing writers here, in
-order, beats SQLite's own lock, whose waiters sleep in steps of milliseconds. It runs
-in WAL mode with a full fsync on commit, so a committed row survives a crash.
+unit of work to a database thread in one step, off the event loop (`DatabaseThreads`:
+a queue in, the answer back through the loop, at a third of `run_in_executor`'s cost).
+SQLite gets a single thread, which keeps its connection open: it takes one writer at a
+time, and queueing writers here, in order, beats SQLite's own lock, whose waiters
+sleep in steps of milliseconds. It runs in WAL mode with a full fsync on commit, so a
+committed row survives a crash.
 
 Postgres (`postgresql://`, driven by psycopg 3) gets a pool of connections with one
 thread each, in READ COMMITTED: the queue claims with `FOR UPDATE SKIP LOCKED`, and a
@@ -16,9 +18,11 @@ Several processes may share one Postgres database; migrations take an advisory l
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
+import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,6 +38,7 @@ POSTGRES_POOL_SIZE = 10
 # from the start is the documented remedy (deadlock_detected, serialization_failure).
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 RETRY_ATTEMPTS = 5
+CLOSE_TIMEOUT_SECONDS = 30.0
 MIGRATION_LOCK = 0x6465636B  # pg_advisory_xact_lock key: one migrating process at a time
 
 T = TypeVar("T")
@@ -70,12 +75,77 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(conn: Connection) -> None:
     # A transaction takes the write lock at BEGIN, so it never fails upgrading a read
     # lock when another process writes; reads begin deferred and block no writer.
+    # (Straight to the driver: SQLAlchemy's statement machinery costs more than these.)
     mode = conn.info.pop("sqlite_begin", "IMMEDIATE")
     synchronous = conn.info.pop("sqlite_synchronous", "FULL")
+    driver = conn.connection.driver_connection
+    assert driver is not None
     if conn.info.get("sqlite_synchronous_now") != synchronous:
-        conn.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
+        driver.execute(f"PRAGMA synchronous={synchronous}")
         conn.info["sqlite_synchronous_now"] = synchronous
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    driver.execute(f"BEGIN {mode}")
+
+
+class DatabaseThreads:
+    """Threads that run blocking database calls for the event loop.
+
+    Calls wait in one queue and any free thread takes the next; the answer comes back
+    through `call_soon_threadsafe`. A thread may keep state of its own (`local`), such
+    as an open connection. A call whose awaiter was cancelled still runs to its end,
+    as with `run_in_executor`.
+    """
+
+    def __init__(self, count: int, name: str) -> None:
+        self.local = threading.local()
+        self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Any, Any] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"{name}-{n}", daemon=True)
+            for n in range(count)
+        ]
+        self._closed = False
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, work: Callable[[], T]) -> asyncio.Future[T]:
+        if self._closed:
+            raise RuntimeError("the database is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._calls.put((work, loop, future))
+        return future
+
+    def _serve(self) -> None:
+        while (call := self._calls.get()) is not None:
+            work, loop, future = call
+            try:
+                answer, error = work(), None
+            except BaseException as exc:  # handed to the awaiter, like run_in_executor
+                answer, error = None, exc
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_settle, future, answer, error)
+        on_exit = getattr(self.local, "on_exit", None)
+        if on_exit is not None:
+            on_exit()
+
+    def close(self, timeout: float) -> None:
+        """Let the queued calls finish, then end the threads (blocking; at most `timeout`)."""
+        self._closed = True
+        for _ in self._threads:
+            self._calls.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _settle(future: asyncio.Future[Any], answer: Any, error: BaseException | None) -> None:
+    if future.done():  # cancelled while the thread worked
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(answer)
 
 
 class Database:
@@ -93,7 +163,7 @@ class Database:
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
-            threads = 1
+            threads = 1  # its connection stays open (see `_connection`)
         else:
             # One connection per thread, so no thread ever waits for the pool.
             self.engine = create_engine(
@@ -106,14 +176,40 @@ class Database:
                 connect_args={"application_name": "deckhand"},
             )
             threads = pool_size
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+        self._threads = DatabaseThreads(threads, "db")
+        self._generation = 0  # `reset` raises it: held connections are then reopened
         # Told about deliveries once they are committed, so the queue starts on them: the
         # embedded pool wakes up, the distributed queue sends them to its workers.
         self.on_enqueue: Callable[[Sequence[Any]], Awaitable[None]] | None = None
 
     async def _submit(self, work: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, work)
+        return await self._threads.submit(work)
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """A connection for one unit of work on a database thread. Postgres: one from
+        the pool (checked with a ping). SQLite: the thread's own, kept open, since
+        opening one per transaction would cost more than most transactions (and a
+        second one, used in turns, would find its page cache stale each time)."""
+        if not self.is_sqlite:
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        local = self._threads.local
+        held: Connection | None = getattr(local, "connection", None)
+        if held is not None and (held.invalidated or local.generation != self._generation):
+            held.close()
+            held = None
+        if held is None:
+            held = local.connection = self.engine.connect()
+            local.generation = self._generation
+            local.on_exit = held.close
+        yield held
+
+    def reset(self) -> None:
+        """Close every connection: pooled ones now, held ones before their next use."""
+        self._generation += 1
+        self.engine.dispose()
 
     async def transaction(self, fn: Callable[..., T], *args: Any, durable: bool = True) -> T:
         """Run `fn(connection, *args)` in one transaction, committed when it returns.
@@ -125,7 +221,7 @@ class Database:
         """
 
         def once() -> T:
-            with self.engine.connect() as conn:
+            with self._connection() as conn:
                 conn.info["sqlite_synchronous"] = "FULL" if durable else "NORMAL"
                 with conn.begin():
                     if not durable and not self.is_sqlite:
@@ -149,9 +245,13 @@ class Database:
         """Run `fn(connection, *args)` for reading; nothing it does is committed."""
 
         def work() -> T:
-            with self.engine.connect() as conn:
+            with self._connection() as conn:
                 conn.info["sqlite_begin"] = "DEFERRED"
-                return fn(conn, *args)
+                transaction = conn.begin()
+                try:
+                    return fn(conn, *args)
+                finally:
+                    transaction.rollback()
 
         return await self._submit(work)
 
@@ -174,5 +274,6 @@ class Database:
         await self.read(lambda conn: conn.execute(text("SELECT 1")).scalar())
 
     async def close(self) -> None:
-        await self._submit(self.engine.dispose)
-        self._executor.shutdown(wait=False)
+        """Finish the calls under way, close every connection, end the threads."""
+        await asyncio.to_thread(self._threads.close, CLOSE_TIMEOUT_SECONDS)
+        self.engine.dispose()

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Dialect, Table, and_, delete, func, select, update
+from sqlalchemy import Connection, Dialect, Table, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import BindParameter
 
 from app.store.database import Database
 from app.store.schema import deliveries, delivery_payloads
@@ -138,18 +139,52 @@ def _add_many(conn: Connection, items: Sequence[NewDelivery]) -> set[str]:
     return new
 
 
+# The queue's hot statements, built once: SQLAlchemy then reuses their cache keys and
+# compiled forms, where a statement built per call would be built, keyed and looked up.
+_IDS: BindParameter[str] = bindparam("ids", expanding=True)
+_FINISH = (
+    update(deliveries)
+    .where(
+        deliveries.c.id.in_(_IDS),
+        deliveries.c.locked_by == bindparam("worker"),
+        deliveries.c.status == RUNNING,
+    )
+    .values(status=DONE, finished_at=bindparam("now"), locked_by=None, locked_until=None)
+)
+_LAPSED = (
+    select(deliveries.c.id)
+    .where(deliveries.c.status == RUNNING, deliveries.c.locked_until < bindparam("now"))
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_DUE = (
+    select(deliveries.c.id)
+    .where(deliveries.c.status == QUEUED, deliveries.c.run_after <= bindparam("now"))
+    .order_by(deliveries.c.run_after)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_LEASE = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(_IDS))
+    .values(
+        status=RUNNING,
+        locked_by=bindparam("worker"),
+        locked_until=bindparam("until"),
+        attempts=deliveries.c.attempts + 1,
+        started_at=bindparam("now"),
+    )
+    .returning(*deliveries.c)
+)
+_PAYLOADS = select(delivery_payloads.c.id, delivery_payloads.c.payload).where(
+    delivery_payloads.c.id.in_(_IDS)
+)
+
+
 def _finish(conn: Connection, ids: Sequence[str], worker_id: str) -> int:
     if not ids:
         return 0
-    result = conn.execute(
-        update(deliveries)
-        .where(
-            deliveries.c.id.in_(list(ids)),
-            deliveries.c.locked_by == worker_id,
-            deliveries.c.status == RUNNING,
-        )
-        .values(status=DONE, finished_at=time.time(), locked_by=None, locked_until=None)
-    )
+    result = conn.execute(_FINISH, {"ids": list(ids), "worker": worker_id, "now": time.time()})
     return int(result.rowcount or 0)
 
 
@@ -189,23 +224,12 @@ def _claim(
     if limit <= 0:
         return []
     now = time.time()
-    _bury_lapsed(conn, now, max_attempts)
-    lapsed = (
-        select(deliveries.c.id)
-        .where(deliveries.c.status == RUNNING, deliveries.c.locked_until < now)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    queued = (
-        select(deliveries.c.id)
-        .where(deliveries.c.status == QUEUED, deliveries.c.run_after <= now)
-        .order_by(deliveries.c.run_after)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    ids = list(conn.execute(lapsed).scalars())
+    ids = list(conn.execute(_LAPSED, {"now": now, "limit": limit}).scalars())
+    if ids:  # a worker died: its jobs on their last attempt are buried, not run again
+        _bury_lapsed(conn, now, max_attempts)
+        ids = list(conn.execute(_LAPSED, {"now": now, "limit": limit}).scalars())
     if len(ids) < limit:
-        ids += conn.execute(queued.limit(limit - len(ids))).scalars()
+        ids += conn.execute(_DUE, {"now": now, "limit": limit - len(ids)}).scalars()
     if not ids:
         return []
     claimed = _lease(conn, ids, worker_id, lease_seconds, now)
@@ -216,26 +240,9 @@ def _lease(
     conn: Connection, ids: list[str], worker_id: str, lease_seconds: float, now: float
 ) -> list[Delivery]:
     """Mark these deliveries running for `worker_id`, one attempt more; with payloads."""
-    statement = (
-        update(deliveries)
-        .where(deliveries.c.id.in_(ids))
-        .values(
-            status=RUNNING,
-            locked_by=worker_id,
-            locked_until=now + lease_seconds,
-            attempts=deliveries.c.attempts + 1,
-            started_at=now,
-        )
-        .returning(*deliveries.c)
-    )
-    rows = conn.execute(statement).all()
-    payloads = dict(
-        conn.execute(
-            select(delivery_payloads.c.id, delivery_payloads.c.payload).where(
-                delivery_payloads.c.id.in_(ids)
-            )
-        ).all()
-    )
+    leased = {"ids": ids, "worker": worker_id, "until": now + lease_seconds, "now": now}
+    rows = conn.execute(_LEASE, leased).all()
+    payloads = {row.id: row.payload for row in conn.execute(_PAYLOADS, {"ids": ids})}
     return [Delivery.from_row(r, payloads.get(r.id, b"")) for r in rows]
 
 

@@ -51,7 +51,7 @@ class Running:
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
-            preexec_fn=ignore_sigint if sigint_ignored else None,  # noqa: PLW1509 - no threads yet
+            preexec_fn=ignore_sigint if sigint_ignored else None,
         )
         self.lines: list[str] = []
         self.errors: list[str] = []

@@ -51,7 +51,7 @@ async def test_healthz_is_503_when_the_database_is_gone(
 ) -> None:
     service = deckhand.app[SERVICE]  # type: ignore[attr-defined]
     await service.pool.stop()  # no worker may reopen the file while it is replaced
-    service.db.engine.dispose()
+    service.db.reset()
     for name in os.listdir(tmp_path):
         if name.startswith("deckhand.db"):
             os.remove(tmp_path / name)
