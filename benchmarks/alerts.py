@@ -32,7 +32,6 @@ import gc
 import hashlib
 import hmac
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,48 +71,16 @@ def headers(body: bytes, n: int, run: str) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------ the client
-async def paced(url: str, rate: float, seconds: float, fingerprints: int) -> dict[str, Any]:
-    import aiohttp
+async def paced_alerts(url: str, rate: float, seconds: float, fingerprints: int) -> dict[str, Any]:
+    from benchmarks.paced import paced
 
-    total = int(rate * seconds)
-    latencies: list[float] = []
-    failures = 0
     run = f"paced-{time.time_ns()}"
-    connector = aiohttp.TCPConnector(limit=256)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        start = time.perf_counter() + 0.2
 
-        async def one(n: int) -> None:
-            nonlocal failures
-            due = start + n / rate
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            body = alert_body(n, fingerprints)
-            try:
-                async with session.post(url, data=body, headers=headers(body, n, run)) as r:
-                    await r.read()
-                    ok = r.status == 202
-            except aiohttp.ClientError:
-                ok = False
-            latencies.append(time.perf_counter() - due)
-            failures += not ok
+    def request_for(n: int) -> tuple[bytes, dict[str, str]]:
+        body = alert_body(n, fingerprints)
+        return body, headers(body, n, run)
 
-        await asyncio.gather(*(one(n) for n in range(total)))
-        elapsed = time.perf_counter() - start
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
-
-    return {
-        "sent": total,
-        "failures": failures,
-        "achieved_rate": round(total / elapsed, 1),
-        "p50_ms": round(pct(50), 2),
-        "p90_ms": round(pct(90), 2),
-        "p99_ms": round(pct(99), 2),
-        "max_ms": round(latencies[-1] * 1000, 2),
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
-    }
+    return await paced(url, rate, seconds, request_for)
 
 
 async def burst(url: str, total: int, fingerprints: int, concurrency: int) -> dict[str, Any]:
@@ -145,7 +112,7 @@ async def burst(url: str, total: int, fingerprints: int, concurrency: int) -> di
 
 def client_main(args: argparse.Namespace) -> None:
     if args.client == "paced":
-        result = asyncio.run(paced(args.url, args.rate, args.seconds, args.fingerprints))
+        result = asyncio.run(paced_alerts(args.url, args.rate, args.seconds, args.fingerprints))
     else:
         result = asyncio.run(burst(args.url, args.storm, args.fingerprints, args.concurrency))
     print("RESULT " + json.dumps(result), flush=True)

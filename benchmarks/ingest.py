@@ -522,6 +522,35 @@ class Run:
         return self.server_cpu_s * 1e6 / self.ok if self.ok else float("nan")
 
 
+@dataclass
+class Usage:
+    """What `measured` saw: the server's and the other server's CPU, the wait before."""
+
+    server_cpu_s: float = 0.0
+    other_cpu_s: float = 0.0
+    waited_s: float = 0.0
+
+
+@contextlib.contextmanager
+def measured(server: Server, other: Server | None, args: argparse.Namespace) -> Iterator[Usage]:
+    """One run against `server`, with the other kept out of its way (see --idle)."""
+    server.check_alive()
+    usage = Usage()
+    if args.idle == "drain":  # every run starts with both servers quiet (queues drained)
+        usage.waited_s = sum(s.wait_quiet(args.settle_timeout) for s in (server, other) if s)
+    if other is not None and args.idle == "freeze":
+        other.freeze()
+    try:
+        cpu0 = server.cpu_seconds()
+        idle0 = other.cpu_seconds() if other else 0.0
+        yield usage
+        usage.server_cpu_s = server.cpu_seconds() - cpu0
+        usage.other_cpu_s = (other.cpu_seconds() - idle0) if other else 0.0
+    finally:
+        if other is not None and args.idle == "freeze":
+            other.thaw()
+
+
 def run_wrk(
     procs: Processes,
     server: Server,
@@ -548,21 +577,9 @@ def run_wrk(
         EVENT,
         nonce,
     ]
-    server.check_alive()
-    waited = 0.0
-    if args.idle == "drain":  # every run starts with both servers quiet (queues drained)
-        waited = sum(s.wait_quiet(args.settle_timeout) for s in (server, other) if s)
-    if other is not None and args.idle == "freeze":
-        other.freeze()
-    try:
-        cpu0 = server.cpu_seconds()
-        idle0 = other.cpu_seconds() if other else 0.0
+    with measured(server, other, args) as usage:
         result = procs.run(argv, timeout=duration + args.request_timeout + 30)
-        cpu = server.cpu_seconds() - cpu0
-        idle = (other.cpu_seconds() - idle0) if other else 0.0
-    finally:
-        if other is not None and args.idle == "freeze":
-            other.thaw()
+    cpu, idle, waited = usage.server_cpu_s, usage.other_cpu_s, usage.waited_s
     out = result.stdout.decode(errors="replace")
     if result.returncode != 0:
         raise BenchError(
@@ -618,6 +635,101 @@ def run_wrk(
         idle_server_cpu_s=idle,
         settle_s=waited,
     )
+
+
+@dataclass
+class PacedRun:
+    server: str
+    round: int
+    result: dict[str, Any]  # benchmarks/paced.py's RESULT: rate achieved, latency in ms
+    server_cpu_s: float
+
+
+def run_paced(
+    procs: Processes,
+    server: Server,
+    other: Server | None,
+    args: argparse.Namespace,
+    round_no: int,
+    secret_sig: str,
+) -> PacedRun:
+    """`--paced-rate` deliveries a second, open loop (benchmarks/paced.py), each with a
+    new delivery id; every one must get a 2xx."""
+    headers = delivery_headers(secret_sig, "")
+    del headers["X-GitHub-Delivery"]
+    argv = [
+        sys.executable, str(HERE / "paced.py"),
+        "--url", f"http://{HOST}:{server.port}{server.webhook_path}",
+        "--rate", f"{args.paced_rate:g}", "--seconds", f"{args.paced_seconds:g}",
+        "--body", str(FIXTURE), "--id-header", "X-GitHub-Delivery",
+        *(arg for name, value in headers.items() for arg in ("--header", f"{name}: {value}")),
+    ]  # fmt: skip
+    with measured(server, other, args) as usage:
+        done = procs.run(argv, timeout=args.paced_seconds * 3 + 60)
+    out = done.stdout.decode(errors="replace")
+    line = next((ln for ln in out.splitlines() if ln.startswith("RESULT ")), None)
+    if done.returncode != 0 or line is None:
+        raise BenchError(
+            f"[{server.name}] the paced client failed ({done.returncode}):\n{out[-2000:]}\n"
+            f"{done.stderr.decode(errors='replace')[-2000:]}"
+        )
+    result = json.loads(line[len("RESULT ") :])
+    if result["failures"]:
+        raise BenchError(
+            f"[{server.name}] paced round {round_no}: {result['failures']} of {result['sent']}"
+            f" deliveries got no 2xx ({result['failed_by']}).\n"
+            f"server output:\n{tail(server.log_path)}"
+        )
+    server.accepted += result["sent"]
+    return PacedRun(server.name, round_no, result, usage.server_cpu_s)
+
+
+def print_paced_report(
+    servers: list[Server], runs: list[PacedRun], args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
+    keys = ("p50_ms", "p90_ms", "p99_ms", "p99.9_ms", "max_ms")
+    summary = {
+        s.name: {
+            **{k: statistics.median(r.result[k] for r in runs if r.server == s.name) for k in keys},
+            "rate": statistics.median(
+                r.result["achieved_rate"] for r in runs if r.server == s.name
+            ),
+            "cpu_ms_per_1k": statistics.median(
+                r.server_cpu_s * 1e6 / r.result["sent"] for r in runs if r.server == s.name
+            ),
+        }
+        for s in servers
+    }
+    print()
+    print(
+        f"Fixed rate: {args.paced_rate:g} deliveries/s for {args.paced_seconds:g} s per round,"
+        f" {args.paced_rounds} rounds per server, open loop (benchmarks/paced.py: latency from"
+        " each request's scheduled time to its full answer)"
+    )
+    header = (
+        f"{'server':<10} {'sent/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
+        f" {'p99.9 ms':>9} {'max ms':>8} {'CPU ms/1k req':>14}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, f in summary.items():
+        print(
+            f"{name:<10} {f['rate']:>8.0f} {f['p50_ms']:>8.2f} {f['p90_ms']:>8.2f}"
+            f" {f['p99_ms']:>8.2f} {f['p99.9_ms']:>9.2f} {f['max_ms']:>8.2f}"
+            f" {f['cpu_ms_per_1k']:>14.0f}"
+        )
+    if "deckhand" in summary and "probot" in summary:
+        d, p = summary["deckhand"], summary["probot"]
+        print(
+            f"deckhand/probot at {args.paced_rate:g}/s: p50 x{d['p50_ms'] / p['p50_ms']:.2f},"
+            f" p99 x{d['p99_ms'] / p['p99_ms']:.2f}, p99.9 x{d['p99.9_ms'] / p['p99.9_ms']:.2f}"
+            " (lower is better)"
+        )
+    print("per round (p99 ms):")
+    for s in servers:
+        cells = [f"{r.result['p99_ms']:.2f}" for r in runs if r.server == s.name]
+        print(f"  {s.name:<9} " + "  ".join(cells))
+    return summary
 
 
 def ensure_wrk(allow_install: bool, procs: Processes) -> str:
@@ -843,6 +955,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=180,
         help="--idle drain: longest wait for one server to go quiet (then measure anyway)",
     )
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=1000,
+        help="after the wrk rounds, latency at this fixed rate (deliveries/s, open loop,"
+        " below both servers' capacity); 0 skips it",
+    )
+    parser.add_argument("--paced-seconds", type=float, default=10, help="seconds per paced run")
+    parser.add_argument("--paced-rounds", type=int, default=3, help="paced runs per server")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument(
         "--noop-handler",
@@ -917,9 +1038,24 @@ def bench(args: argparse.Namespace, procs: Processes, tmp: Path) -> int:
             )
             time.sleep(args.pause)
 
+    paced_runs: list[PacedRun] = []
+    if args.paced_rate > 0:
+        for round_no in range(1, args.paced_rounds + 1):
+            order = servers if round_no % 2 else list(reversed(servers))
+            for server in order:
+                paced = run_paced(procs, server, other_of(server), args, round_no, sig)
+                paced_runs.append(paced)
+                log(
+                    f"[{server.name}] paced round {round_no}/{args.paced_rounds}:"
+                    f" {paced.result['achieved_rate']:.0f}/s, p50 {paced.result['p50_ms']} ms,"
+                    f" p99 {paced.result['p99_ms']} ms"
+                )
+                time.sleep(args.pause)
+
     for server in servers:
         server.check_alive()
     summary = print_report(servers, runs, args, len(body))
+    paced_summary = print_paced_report(servers, paced_runs, args) if paced_runs else {}
 
     status = 0
     persisted: dict[str, Any] = {}
@@ -961,8 +1097,10 @@ def bench(args: argparse.Namespace, procs: Processes, tmp: Path) -> int:
                     "settings": {k: v for k, v in vars(args).items() if k not in ("json",)},
                     "servers": {s.name: {"argv": s.argv, **s.info} for s in servers},
                     "summary": summary,
+                    "paced_summary": paced_summary,
                     "persisted": persisted,
                     "runs": [asdict(r) for r in runs],
+                    "paced_runs": [asdict(r) for r in paced_runs],
                 },
                 indent=2,
                 default=str,
