@@ -53,7 +53,7 @@ class Service:
             self.db.on_enqueue = self._wake_pool
         self.batcher: IngestBatcher | None = None
         if web:
-            self.batcher = IngestBatcher(self.deliveries)
+            self.batcher = IngestBatcher(self.deliveries, pool=self.pool)
 
     async def start(self) -> None:
         await self.db.migrate()

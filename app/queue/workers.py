@@ -15,7 +15,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from app import metrics
 from app.logs import get_logger
@@ -26,6 +26,7 @@ log = get_logger(__name__)
 
 Job = Callable[[Delivery], Awaitable[None]]
 PRUNE_EVERY_SECONDS = 3600.0
+SETTLE_SECONDS = 0.05  # longest a finished job waits to be marked done
 
 
 class WorkerPool:
@@ -54,6 +55,9 @@ class WorkerPool:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._active: dict[str, asyncio.Task[None]] = {}
         self._completed: list[str] = []  # done, to be marked so with the next claim
+        self._reserved = 0  # slots promised to deliveries being leased at ingest
+        self._full = False  # the last claim took all it could: work may be waiting
+        self._settle_timer: asyncio.TimerHandle | None = None
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -95,17 +99,16 @@ class WorkerPool:
     async def _claim_loop(self) -> None:
         while not self._stopping:
             self.last_poll = time.time()
-            free = self.concurrency - len(self._active)
+            free = self.concurrency - len(self._active) - self._reserved
             self._wakeup.clear()  # before the claim, so a wake-up during it is not lost
             claimed = await self._settle_and_claim(free)
             if claimed is None:  # the database failed: back off before trying again
                 await asyncio.sleep(self.poll_seconds)
                 continue
             for delivery in claimed:
-                task = asyncio.create_task(self._run(delivery), name=f"job-{delivery.id}")
-                self._active[delivery.id] = task
-                task.add_done_callback(functools.partial(self._done, delivery.id))
-            if (len(claimed) == free and free > 0) or self._completed:
+                self._start(delivery)
+            self._full = len(claimed) >= free  # more may be due: a finished job wakes us
+            if len(claimed) == free and free > 0:
                 continue  # there may be more due right now
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.poll_seconds)
@@ -128,9 +131,53 @@ class WorkerPool:
             log.warning("queue_lease_lost", jobs=len(finished) - settled)
         return claimed
 
+    def reserve(self, wanted: int) -> int:
+        """Free slots, up to `wanted`, for deliveries the ingest transaction will lease to
+        this worker (see `adopt`); held until then, so no claim fills them meanwhile."""
+        if self._stopping or not self.running:
+            return 0
+        granted = max(0, min(wanted, self.concurrency - len(self._active) - self._reserved))
+        self._reserved += granted
+        return granted
+
+    def adopt(self, granted: int, leased: Sequence[Delivery]) -> None:
+        """Run the deliveries leased to this worker as they were stored (no claim, no
+        second read), and give back the `granted` slots. A stopping pool starts none:
+        their leases lapse and the next start takes them again."""
+        self._reserved -= granted
+        if self._stopping:
+            return
+        for delivery in leased:
+            self._start(delivery)
+
+    def _start(self, delivery: Delivery) -> None:
+        task = asyncio.create_task(self._run(delivery), name=f"job-{delivery.id}")
+        self._active[delivery.id] = task
+        task.add_done_callback(functools.partial(self._done, delivery.id))
+
+    def take_finished(self) -> tuple[str, ...]:
+        """The jobs finished since the last settlement, for the caller to mark done (with
+        this worker's id); `give_back_finished` if that fails."""
+        finished, self._completed = tuple(self._completed), []
+        return finished
+
+    def give_back_finished(self, finished: Sequence[str]) -> None:
+        self._completed[:0] = finished
+
     def _done(self, delivery_id: str, _task: object = None) -> None:
         self._active.pop(delivery_id, None)
-        self._wakeup.set()
+        if self._full or self._stopping:  # a slot is free for work that is waiting
+            self._wakeup.set()
+        elif self._settle_timer is None:
+            # Finished jobs are settled by the next ingest commit (IngestBatcher), or by
+            # the claim loop SETTLE_SECONDS from now: one transaction for many jobs.
+            loop = asyncio.get_running_loop()
+            self._settle_timer = loop.call_later(SETTLE_SECONDS, self._settle_due)
+
+    def _settle_due(self) -> None:
+        self._settle_timer = None
+        if self._completed:
+            self._wakeup.set()
 
     async def _lease_loop(self) -> None:
         while True:

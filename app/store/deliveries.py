@@ -76,9 +76,22 @@ class Delivery:
 
 
 _STATUS_COLUMNS = (
-    "id", "source", "event", "action", "installation_id", "repository",
-    "status", "attempts", "run_after", "received_at", "finished_at",
+    "id", "source", "event", "action", "installation_id", "repository", "status",
+    "attempts", "run_after", "received_at", "started_at", "finished_at", "locked_by",
+    "locked_until",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What an ingest transaction also does for the embedded pool in its process: lease
+    up to `limit` of the new deliveries that are due now to `worker_id` (the pool runs
+    them, see WorkerPool.adopt), and mark that worker's `finished` jobs done."""
+
+    worker_id: str
+    lease_seconds: float
+    limit: int
+    finished: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -106,9 +119,15 @@ def _insert_new(
     return int(conn.exec_driver_sql(sql, parameters).rowcount)
 
 
-def _add_many(conn: Connection, items: Sequence[NewDelivery]) -> set[str]:
+def _add_many(
+    conn: Connection, items: Sequence[NewDelivery], lease: Handover | None = None
+) -> tuple[set[str], list[Delivery]]:
+    if lease is not None:
+        _finish(conn, lease.finished, lease.worker_id)
     now = time.time()
     unique = {item.id: item for item in items}
+    due = [i for i in unique.values() if i.handled and i.run_after is None]
+    leasing = {item.id for item in due[: lease.limit]} if lease else set()
     rows = [
         {
             "id": item.id,
@@ -117,11 +136,14 @@ def _add_many(conn: Connection, items: Sequence[NewDelivery]) -> set[str]:
             "action": item.action,
             "installation_id": item.installation_id,
             "repository": item.repository,
-            "status": QUEUED if item.handled else DONE,
-            "attempts": 0,
+            "status": (RUNNING if item.id in leasing else QUEUED) if item.handled else DONE,
+            "attempts": 1 if item.id in leasing else 0,
             "run_after": item.run_after or now,
             "received_at": now,
+            "started_at": now if item.id in leasing else None,
             "finished_at": None if item.handled else now,
+            "locked_by": lease.worker_id if lease and item.id in leasing else None,
+            "locked_until": now + lease.lease_seconds if lease and item.id in leasing else None,
         }
         for item in unique.values()
     ]
@@ -136,7 +158,28 @@ def _add_many(conn: Connection, items: Sequence[NewDelivery]) -> set[str]:
     payloads = [{"id": i, "payload": unique[i].payload} for i in unique if i in new]
     if payloads:
         _insert_new(conn, delivery_payloads, ("id", "payload"), payloads)
-    return new
+    leased = [_leased(unique[i], now) for i in unique if i in leasing and i in new]
+    return new, leased
+
+
+def _leased(item: NewDelivery, now: float) -> Delivery:
+    """The Delivery a claim would have read back for a row leased at ingest."""
+    return Delivery(
+        id=item.id,
+        source=item.source,
+        event=item.event,
+        action=item.action,
+        installation_id=item.installation_id,
+        repository=item.repository,
+        status=RUNNING,
+        attempts=1,
+        run_after=now,
+        last_error=None,
+        received_at=now,
+        started_at=now,
+        finished_at=None,
+        payload=item.payload,
+    )
 
 
 # The queue's hot statements, built once: SQLAlchemy then reuses their cache keys and
@@ -309,10 +352,24 @@ class DeliveryStore:
         An id already stored (a redelivery) is left as it is and not queued again.
         The queue hears of the new ones (`Database.on_enqueue`) before this returns.
         """
-        new = await self.db.transaction(_add_many, items)
-        announced = {i.id: Queued(i.id, i.run_after) for i in items if i.id in new and i.handled}
+        return (await self.add_and_lease(items, None))[0]
+
+    async def add_and_lease(
+        self, items: Sequence[NewDelivery], lease: Handover | None
+    ) -> tuple[set[str], list[Delivery]]:
+        """`add_many`, and in the same transaction what `lease` asks: up to `lease.limit`
+        of the new, due deliveries leased to `lease.worker_id` (its caller runs those, the
+        queue is not told of them; they come back as a claim would have returned them),
+        and that worker's finished jobs marked done."""
+        new, leased = await self.db.transaction(_add_many, items, lease)
+        taken = {d.id for d in leased}
+        announced = {
+            i.id: Queued(i.id, i.run_after)
+            for i in items
+            if i.id in new and i.handled and i.id not in taken
+        }
         await self._announce(list(announced.values()))
-        return new
+        return new, leased
 
     async def _announce(self, queued: list[Queued]) -> None:
         if queued and self.db.on_enqueue is not None:

@@ -6,6 +6,7 @@ deployment statuses, the freed environment and the health watch."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -161,6 +162,12 @@ async def callback(
     return delivery
 
 
+def first_reply(fake_github: FakeGitHub) -> str:
+    """The newest comment Deckhand posted, as first posted (status polls edit it later)."""
+    [*_, posted] = fake_github.requests_for("issues/create-comment")
+    return str(json.loads(posted.body)["body"])
+
+
 def deployments(fake_github: FakeGitHub) -> list[Any]:
     return sorted(fake_github.deployments.values(), key=lambda d: d.id)
 
@@ -261,8 +268,8 @@ async def test_railway_happy_path(
     railway_bot: Any, fake_github: FakeGitHub, railway: FakeRailway, target: HealthTarget
 ) -> None:
     bot, setup = railway_bot
-    reply = await say(bot, fake_github, setup["number"], "/deploy production")
-    assert "Deploying" in reply
+    await say(bot, fake_github, setup["number"], "/deploy production")
+    assert "Deploying" in first_reply(fake_github)  # later edited by the status polls
     [deployment] = deployments(fake_github)
     [started] = railway.deployments.values()
     assert (started.commit_sha, started.service_id, started.environment_id) == (
@@ -292,8 +299,8 @@ async def test_railway_failure(
     await asyncio.sleep(0.3)
     [started] = railway.deployments.values()
     assert started.reads == 2  # no more polls after a final state
-    reply = await say(bot, fake_github, setup["number"], "/deploy production")
-    assert "Deploying" in reply  # the environment was freed
+    await say(bot, fake_github, setup["number"], "/deploy production")
+    assert "Deploying" in first_reply(fake_github)  # the environment was freed
 
 
 async def test_an_automatic_rollback_goes_through_the_webhook(
