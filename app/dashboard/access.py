@@ -40,10 +40,6 @@ class Visible:
         repo = self.find(name)
         return repo is not None and repo.admin
 
-    @property
-    def any_admin(self) -> bool:
-        return any(r.admin for r in self.repos)
-
 
 class RepoAccess:
     def __init__(self) -> None:

@@ -40,7 +40,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    update,
 )
 from sqlalchemy.dialects.postgresql import ENUM, JSONB
 from sqlalchemy.engine import make_url
@@ -127,20 +126,6 @@ def _unsent(conn: Connection, older_than: float) -> list[tuple[str, str | None]]
     return [(row.id, row.locked_by) for row in conn.execute(query)]
 
 
-def _requeue(conn: Connection, delivery_id: str, job_key: str) -> bool:
-    """Put back a delivery whose job ended without settling it."""
-    result = conn.execute(
-        update(deliveries)
-        .where(
-            deliveries.c.id == delivery_id,
-            deliveries.c.status == RUNNING,
-            deliveries.c.locked_by == job_key,
-        )
-        .values(status=QUEUED, locked_by=None, locked_until=None, run_after=time.time())
-    )
-    return bool(result.rowcount)
-
-
 class DistributedQueue:
     def __init__(self, settings: Settings, store: DeliveryStore, job: Job | None) -> None:
         self.settings = settings
@@ -167,9 +152,7 @@ class DistributedQueue:
         await self.app.open_async()
 
     async def close(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+        await self.stop_worker()
         await self.app.close_async()
 
     async def _ensure_schema(self) -> None:
@@ -286,7 +269,7 @@ class DistributedQueue:
             metrics.PROCESSING_SECONDS.labels(delivery.event).observe(time.perf_counter() - started)
 
     async def _hand_back(self, delivery_id: str, key: str) -> None:
-        if await self.store.db.transaction(_requeue, delivery_id, key):
+        if await self.store.reschedule(delivery_id, key, "interrupted", time.time()):
             await self._defer(delivery_id)
 
     async def _recover(self, timestamp: int) -> None:
@@ -304,7 +287,8 @@ class DistributedQueue:
             return
         for delivery_id, holder in rows:
             if holder is not None:  # running, but its job ended: put it back first
-                if not await self.store.db.transaction(_requeue, delivery_id, holder):
+                ended = "the job ended without settling its delivery"
+                if not await self.store.reschedule(delivery_id, holder, ended, time.time()):
                     continue
             log.warning("queue_job_resent", delivery_id=delivery_id)
             await self._defer(delivery_id)

@@ -118,14 +118,14 @@ class WorkerPool:
 
         None when the database failed; the finished jobs are kept for the next try.
         """
-        finished, self._completed = self._completed, []
+        finished = self.take_finished()
         try:
             settled, claimed = await self.store.settle_and_claim(
                 finished, self.worker_id, max(limit, 0), self.lease_seconds, self.max_attempts
             )
         except Exception:
             log.exception("queue_claim_failed")
-            self._completed = finished + self._completed
+            self.give_back_finished(finished)
             return None
         if settled < len(finished):
             log.warning("queue_lease_lost", jobs=len(finished) - settled)

@@ -5,7 +5,6 @@ Screenshots of each step go to artifacts/browser/."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 import uuid
@@ -14,7 +13,7 @@ import orjson
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from app.dashboard.sessions import SESSION_COOKIE
-from app.deploy.store import DeploymentRecord, DeployStore
+from app.deploy.store import DeployStore
 from app.store.deliveries import NewDelivery
 from tests.browser.conftest import (
     FORBIDDEN,
@@ -28,25 +27,8 @@ from tests.browser.conftest import (
     redirects,
     sign_in,
 )
+from tests.dashboard.conftest import deployment
 from tests.fakes.github import FakeGitHub
-
-
-def _deployment(number: int, status: str, environment: str, created_at: float) -> DeploymentRecord:
-    return DeploymentRecord(
-        id=number,
-        repository=WIDGETS,
-        environment=environment,
-        sha=hashlib.sha1(str(number).encode()).hexdigest(),
-        ref="main",
-        actor="alice",
-        components=(),
-        rollback_of=None,
-        forced=False,
-        status=status,
-        pull_number=None,
-        reason=None,
-        created_at=created_at,
-    )
 
 
 async def test_sign_in_through_github_shows_only_the_permitted_repositories(
@@ -108,7 +90,9 @@ async def test_open_a_repository_and_one_of_its_deployments(
         (102, "failure", "production"),
         (103, "success", "staging"),
     ]:
-        await store.record(_deployment(number, status, environment, now - 600 + number), None)
+        await store.record(
+            deployment(number, status, environment, created_at=now - 600 + number), None
+        )
     await sign_in(page, dashboard)
 
     await page.get_by_test_id("repo-link").filter(has_text=WIDGETS).click()
@@ -117,12 +101,9 @@ async def test_open_a_repository_and_one_of_its_deployments(
     await expect(rows).to_have_count(3)
     await shoot(page, "repository")
 
-    wanted = _deployment(102, "failure", "production", 0)
+    wanted = deployment(102, "failure")
     detail = f"/dashboard/{WIDGETS}/deployments/{wanted.id}"
-    link = page.locator(
-        f'[data-testid="deployment-row"] a[href="{detail}"], '
-        f'a[data-testid="deployment-row"][href="{detail}"]'
-    )
+    link = page.locator(f'[data-testid="deployment-row"] a[href="{detail}"]')
     await link.first.click()
     await page.wait_for_url(f"{dashboard.url}{detail}")
     main = page.locator("body")

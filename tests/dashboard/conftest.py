@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -67,7 +68,7 @@ def deployment(
         id=number,
         repository=WIDGETS,
         environment=environment,
-        sha=f"{number:040x}",
+        sha=hashlib.sha1(str(number).encode()).hexdigest(),  # a short form of its own
         ref="main",
         actor="alice",
         components=(),

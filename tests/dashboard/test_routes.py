@@ -12,7 +12,15 @@ from app.dashboard.access import ACCESS
 from app.dashboard.sessions import SESSION_COOKIE, STATE_COOKIE
 from app.deploy.store import DeployStore
 from app.web.keys import SERVICE
-from tests.dashboard.conftest import ELSEWHERE, SECRET, WIDGETS, deployment, sign_in
+from tests.dashboard.conftest import (
+    ELSEWHERE,
+    SECRET,
+    WIDGETS,
+    csrf_of,
+    deployment,
+    get,
+    sign_in,
+)
 from tests.fakes.github import FakeGitHub
 
 
@@ -21,11 +29,6 @@ def _cookie(browser: aiohttp.ClientSession, name: str) -> str | None:
         if morsel.key == name:
             return morsel.value
     return None
-
-
-async def _get(browser: aiohttp.ClientSession, url: str) -> tuple[int, str, str | None]:
-    async with browser.get(url, allow_redirects=False) as response:
-        return response.status, await response.text(), response.headers.get("Location")
 
 
 async def test_login_redirects_to_github_with_a_state_cookie(
@@ -48,7 +51,7 @@ async def test_sign_in_shows_only_permitted_repositories(
     dashboard: Any, browser: aiohttp.ClientSession
 ) -> None:
     await sign_in(browser, dashboard.url)
-    status, page, _ = await _get(browser, f"{dashboard.url}/dashboard")
+    status, page, _ = await get(browser, f"{dashboard.url}/dashboard")
     assert status == 200
     assert WIDGETS in page and SECRET not in page and ELSEWHERE not in page
     assert "alice" in page and 'name="viewport"' in page
@@ -65,14 +68,14 @@ async def test_repository_page_shows_history_and_404_without_access(
         await store.record(deployment(number, outcome, environment, created_at=now + number), None)
     await store.lock(WIDGETS, "production", "bob", "incident <42>")
     await sign_in(browser, dashboard.url)
-    status, page, _ = await _get(browser, f"{dashboard.url}/dashboard/Octo-Org/Widgets")
+    status, page, _ = await get(browser, f"{dashboard.url}/dashboard/Octo-Org/Widgets")
     assert status == 200
     assert "production" in page and "staging" in page
     assert "50%" in page and "100%" in page
     assert "Locked by bob" in page and "incident &lt;42&gt;" in page  # escaped
-    forbidden = await _get(browser, f"{dashboard.url}/dashboard/octo-org/secret")
-    unknown = await _get(browser, f"{dashboard.url}/dashboard/nobody/nothing")
-    elsewhere = await _get(browser, f"{dashboard.url}/dashboard/other-org/tools")
+    forbidden = await get(browser, f"{dashboard.url}/dashboard/octo-org/secret")
+    unknown = await get(browser, f"{dashboard.url}/dashboard/nobody/nothing")
+    elsewhere = await get(browser, f"{dashboard.url}/dashboard/other-org/tools")
     assert forbidden[0] == unknown[0] == elsewhere[0] == 404
     assert forbidden[1] == unknown[1] == elsewhere[1]
 
@@ -85,13 +88,13 @@ async def test_wrong_state_is_refused(
     async with browser.get(to_github, allow_redirects=False) as response:
         back = urlsplit(response.headers["Location"])
     code = parse_qs(back.query)["code"][0]
-    status, _, _ = await _get(
+    status, _, _ = await get(
         browser, f"{dashboard.url}/login/callback?code={code}&state=not-the-state"
     )
     assert status == 400
     assert _cookie(browser, SESSION_COOKIE) is None
     async with aiohttp.ClientSession() as stranger:  # the right state, but no state cookie
-        status, _, _ = await _get(stranger, f"{dashboard.url}/{back.path.lstrip('/')}?{back.query}")
+        status, _, _ = await get(stranger, f"{dashboard.url}/{back.path.lstrip('/')}?{back.query}")
     assert status == 400
     assert fake_github.requests_for("users/get-authenticated") == []
 
@@ -99,31 +102,31 @@ async def test_wrong_state_is_refused(
 async def test_signed_out_visitors_go_to_login(dashboard: Any) -> None:
     async with aiohttp.ClientSession() as stranger:
         for path in ("/dashboard", f"/dashboard/{WIDGETS}"):
-            status, _, location = await _get(stranger, f"{dashboard.url}{path}")
+            status, _, location = await get(stranger, f"{dashboard.url}{path}")
             assert (status, location) == (302, "/login")
 
 
 async def test_logout_needs_the_csrf_token(dashboard: Any, browser: aiohttp.ClientSession) -> None:
     await sign_in(browser, dashboard.url)
-    _, page, _ = await _get(browser, f"{dashboard.url}/dashboard")
-    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    _, page, _ = await get(browser, f"{dashboard.url}/dashboard")
+    csrf = csrf_of(page)
     async with browser.post(
         f"{dashboard.url}/logout", data={"csrf": "forged"}, allow_redirects=False
     ) as response:
         assert response.status == 403
-    assert (await _get(browser, f"{dashboard.url}/dashboard"))[0] == 200
+    assert (await get(browser, f"{dashboard.url}/dashboard"))[0] == 200
     async with browser.post(
         f"{dashboard.url}/logout", data={"csrf": csrf}, allow_redirects=False
     ) as response:
         assert (response.status, response.headers["Location"]) == (302, "/login")
-    status, _, location = await _get(browser, f"{dashboard.url}/dashboard")
+    status, _, location = await get(browser, f"{dashboard.url}/dashboard")
     assert (status, location) == (302, "/login")
 
 
 async def test_dashboard_off_without_oauth_client(start_deckhand: Any) -> None:
     harness = await start_deckhand()
     async with aiohttp.ClientSession() as stranger:
-        status, page, _ = await _get(stranger, f"{harness.url}/login")
+        status, page, _ = await get(stranger, f"{harness.url}/login")
     assert status == 503 and "GITHUB_CLIENT_ID" in page
 
 
@@ -133,5 +136,5 @@ async def test_a_revoked_token_means_signing_in_again(
     await sign_in(browser, dashboard.url)
     fake_github.user_tokens.clear()  # the person revoked Deckhand's access on GitHub
     dashboard.app[ACCESS]._cache.clear()  # and the minute of caching is over
-    status, _, location = await _get(browser, f"{dashboard.url}/dashboard")
+    status, _, location = await get(browser, f"{dashboard.url}/dashboard")
     assert (status, location) == (302, "/login")

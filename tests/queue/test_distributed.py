@@ -61,12 +61,7 @@ StartService = Callable[..., Awaitable[Service]]
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    reason = postgres.unreachable()
-    if reason:
-        pytest.skip(reason)
-    url = postgres.create_database()
-    yield url
-    postgres.drop_database(url)
+    yield from postgres.fresh_database()
 
 
 def queue_settings(tmp_path: Path, pg_url: str, **overrides: Any) -> Any:

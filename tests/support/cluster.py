@@ -53,16 +53,8 @@ class Cluster:
             *(w.start() for w in self.webs), *(w.start_without_http() for w in self.workers)
         )
 
-    async def stop(self) -> list[int]:
-        everyone = [p for p in self.webs + self.workers if p.process is not None]
-        return list(await asyncio.gather(*(p.stop() for p in everyone if p.running)))
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {p.log_path.name}\n{p.log_path.read_text()[-3000:]}"
-            for p in self.webs + self.workers
-            if p.log_path.exists()
-        )
+    async def stop(self) -> None:
+        await asyncio.gather(*(p.stop() for p in self.webs + self.workers if p.running))
 
 
 async def deliver(
