@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,11 +188,11 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def delivery_headers(sig: str, delivery: str) -> dict[str, str]:
+def delivery_headers(sig: str, delivery: str, event: str = EVENT) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
         "User-Agent": "GitHub-Hookshot/deckhand-bench",
-        "X-GitHub-Event": EVENT,
+        "X-GitHub-Event": event,
         "X-GitHub-Delivery": delivery,
         "X-GitHub-Hook-ID": "1",
         "X-Hub-Signature-256": sig,
@@ -780,13 +780,13 @@ def deliveries_by_status(db: Path, table: str) -> dict[str, int]:
         conn.close()
 
 
-def settled_count(db: Path, table: str, timeout: float = 15.0) -> int:
-    """The row count once it stops growing (in-flight requests cut off by wrk may still land)."""
+def settled(count: Callable[[], int], timeout: float = 15.0) -> int:
+    """`count()` once it stops growing (in-flight requests cut off by wrk may still land)."""
     deadline = time.monotonic() + timeout
-    last = count_deliveries(db, table)
+    last = count()
     while time.monotonic() < deadline:
         time.sleep(1.0)
-        now = count_deliveries(db, table)
+        now = count()
         if now == last:
             return now
         last = now
@@ -1061,7 +1061,7 @@ def bench(args: argparse.Namespace, procs: Processes, tmp: Path) -> int:
     deckhand = next((s for s in servers if s.name == "deckhand"), None)
     if deckhand is not None:
         db = Path(deckhand.info["database"])
-        rows = settled_count(db, args.deliveries_table)
+        rows = settled(lambda: count_deliveries(db, args.deliveries_table))
         persisted = {"rows": rows, "accepted_2xx": deckhand.accepted}
         with contextlib.suppress(sqlite3.Error):
             persisted["by_status"] = deliveries_by_status(db, args.deliveries_table)

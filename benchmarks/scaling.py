@@ -76,11 +76,13 @@ from benchmarks.ingest import (  # noqa: E402
     BenchError,
     Processes,
     base_env,
+    delivery_headers,
     ensure_wrk,
     free_port,
     group_cpu_seconds,
     http_request,
     log,
+    settled,
     signature,
     tail,
     terminate_as_interrupt,
@@ -162,19 +164,6 @@ def rows_by_status(url: str) -> dict[str, int]:
     with connect(url) as conn:
         rows = conn.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall()
         return {str(status): int(n) for status, n in rows}
-
-
-def settled_rows(url: str, timeout: float = 15.0) -> int:
-    """The row count once it stops growing (requests cut off by wrk's stop may still land)."""
-    deadline = time.monotonic() + timeout
-    last = count_rows(url)
-    while time.monotonic() < deadline:
-        time.sleep(1.0)
-        now = count_rows(url)
-        if now == last:
-            return now
-        last = now
-    return last
 
 
 # --------------------------------------------------------------------------- Deckhand
@@ -315,22 +304,11 @@ class Cluster:
 # --------------------------------------------------------------------------- part 1
 
 
-def bench_headers(sig: str, delivery: str, event: str) -> dict[str, str]:
-    return {
-        "Content-Type": "application/json",
-        "User-Agent": "GitHub-Hookshot/deckhand-bench",
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery,
-        "X-GitHub-Hook-ID": "1",
-        "X-Hub-Signature-256": sig,
-    }
-
-
 def post_deliveries(port: int, ids: list[str], body: bytes, sig: str) -> None:
     """POST each delivery, POSTERS at a time; each must be answered 202 `queued`."""
 
     def post(delivery: str) -> None:
-        headers = bench_headers(sig, delivery, BENCH_EVENT)
+        headers = delivery_headers(sig, delivery, BENCH_EVENT)
         status, answer = http_request(port, "POST", WEBHOOK_PATH, body, headers, timeout=10)
         if status != 202 or json.loads(answer).get("status") != "queued":
             raise BenchError(f"delivery {delivery}: {status} {answer[:300]!r}, not 202 queued")
@@ -533,13 +511,17 @@ def probe(web: Deckhand, body: bytes, secret: str) -> None:
     """A signed delivery must get a 2xx and a badly signed one a 4xx."""
     good = signature(secret, body)
     status, answer = http_request(
-        web.port, "POST", WEBHOOK_PATH, body, bench_headers(good, f"probe-{uuid.uuid4()}", "push")
+        web.port,
+        "POST",
+        WEBHOOK_PATH,
+        body,
+        delivery_headers(good, f"probe-{uuid.uuid4()}"),
     )
     if not 200 <= status < 300:
         raise BenchError(f"[{web.name}] a signed delivery got {status}: {answer[:300]!r}")
     bad = signature(secret + "-wrong", body)
     status, answer = http_request(
-        web.port, "POST", WEBHOOK_PATH, body, bench_headers(bad, f"probe-{uuid.uuid4()}", "push")
+        web.port, "POST", WEBHOOK_PATH, body, delivery_headers(bad, f"probe-{uuid.uuid4()}")
     )
     if not 400 <= status < 500:
         raise BenchError(f"[{web.name}] a badly signed delivery got {status}: {answer[:300]!r}")
@@ -574,7 +556,7 @@ def run_ingest(
         per_rps = [int(d["status"]["2xx"]) / (d["duration_us"] / 1e6) for d in results]
         p99 = [float(d["latency_us"]["percentiles"]["99"]) / 1000 for d in results]
         accepted += sum(int(d["status"]["2xx"]) for d in results)
-        rows = settled_rows(url)
+        rows = settled(lambda: count_rows(url))
         if rows < accepted:
             raise BenchError(
                 f"{accepted} deliveries answered 2xx but only {rows} rows in deliveries:"

@@ -110,11 +110,12 @@ class ProposeFix:
         mirror = mirror_for(self.context.settings.git_cache_dir, self.full_name)
         url = str(self.repository.get("clone_url") or "")
         base_branch = await self._default_branch()
-        base, files = await asyncio.to_thread(self._read, mirror, url, token, base_branch, alert)
+        base, files, support, known = await asyncio.to_thread(
+            self._read, mirror, url, token, base_branch, alert
+        )
         proposal = await ask_model(endpoint, alert, files)
         changed = checked_changes(proposal, files)
         config = (await self.context.config()).config.review
-        support, known = await asyncio.to_thread(self._support, mirror, url, token, base)
         encoded = {path: text.encode("utf-8") for path, text in changed.items()}
         analysis = await asyncio.to_thread(analyse, encoded, support, known, config, fixes=False)
         refuse_errors(analysis)
@@ -155,14 +156,17 @@ class ProposeFix:
 
     def _read(
         self, mirror: RepositoryMirror, url: str, token: str, branch: str, alert: Alert
-    ) -> tuple[str, dict[str, str]]:
-        """(the branch's head, path -> text of the stack trace's files in the repository)."""
+    ) -> tuple[str, dict[str, str], dict[str, bytes], list[str]]:
+        """The branch's head, path -> text of the stack trace's files in the repository,
+        the repository's ruff and dependency files, and every path (for the imports)."""
         paths = trace_paths(alert)
         if not paths:
             raise Declined("The alert's stack trace has no frame in this repository's files.")
         head = mirror.fetch_branch(url, token, branch)
+        contents = mirror.read(url, token, head, [*paths, *SUPPORT_FILES])
+        support = {p: contents[p] for p in SUPPORT_FILES if p in contents}
         files: dict[str, str] = {}
-        for path, data in mirror.read(url, token, head, paths).items():
+        for path, data in ((p, contents[p]) for p in paths if p in contents):
             if len(data) > MAX_FILE_BYTES or b"\0" in data:
                 continue
             try:
@@ -175,14 +179,7 @@ class ProposeFix:
                 f"None of the stack trace's files ({shown}) is a text file of at most "
                 f"{MAX_FILE_BYTES} bytes on `{branch}` at {head[:7]}."
             )
-        return head, files
-
-    @staticmethod
-    def _support(
-        mirror: RepositoryMirror, url: str, token: str, base: str
-    ) -> tuple[dict[str, bytes], list[str]]:
-        """The repository's ruff and dependency files, and every path (for the imports)."""
-        return mirror.read(url, token, base, SUPPORT_FILES), mirror.paths(base)
+        return head, files, support, mirror.paths(head)
 
     # --------------------------------------------------------------- the pull request
     async def _open_pull(self) -> dict[str, Any] | None:

@@ -396,6 +396,19 @@ class AlertStore:
         return await self.db.read(read)
 
 
+_HAS_OPEN_ISSUE = (alerts.c.state == OPEN, alerts.c.issue_number.is_not(None))
+
+
+async def open_issues(db: Database, repository: str) -> list[AlertRow]:
+    """The repository's alerts with an open issue, most recently seen first."""
+    query = (
+        select(alerts)
+        .where(alerts.c.repository == repository.lower(), *_HAS_OPEN_ISSUE)
+        .order_by(alerts.c.last_seen.desc())
+    )
+    return await db.read(lambda conn: [AlertRow.from_row(r) for r in conn.execute(query)])
+
+
 async def open_issue_counts(db: Database, repositories: list[str]) -> dict[str, int]:
     """Lower-cased repository -> how many of its alerts have an open issue."""
     names = sorted({r.lower() for r in repositories})
@@ -403,11 +416,7 @@ async def open_issue_counts(db: Database, repositories: list[str]) -> dict[str, 
         return {}
     query = (
         select(alerts.c.repository, func.count())
-        .where(
-            alerts.c.repository.in_(names),
-            alerts.c.state == OPEN,
-            alerts.c.issue_number.is_not(None),
-        )
+        .where(alerts.c.repository.in_(names), *_HAS_OPEN_ISSUE)
         .group_by(alerts.c.repository)
     )
     rows = await db.read(lambda conn: conn.execute(query).all())

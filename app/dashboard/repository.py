@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from app.alerts.store import OPEN, AlertStore
+from app.alerts.store import open_issues
 from app.dashboard import chart, history
 from app.dashboard.access import Visible
 from app.dashboard.pages import not_found, page, settings_of, signed_in_page
@@ -62,16 +62,10 @@ async def repository(request: web.Request, session: Session, visible: Visible) -
     probes = await probes_since(db, name, since)
     start, end = datetime.fromtimestamp(since, UTC), datetime.fromtimestamp(now, UTC)
     charts = {v.name: chart.latency_chart(probes.get(v.name, []), start, end) for v in views}
-    alerts = [
-        row
-        for row in await AlertStore(db).rows(name)
-        if row.state == OPEN and row.issue_number is not None
-    ]
-    alerts.sort(key=lambda row: row.last_seen, reverse=True)
     context = _common(request, session, name) | {
         "environments": views,
         "charts": charts,
-        "alerts": alerts,
+        "alerts": await open_issues(db, name),
         "reviews": await recent_reviews(db, name),
     }
     return page(request, "repository.html", context)

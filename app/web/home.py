@@ -15,6 +15,7 @@ import json
 from aiohttp import web
 
 from app.config.settings import Settings
+from app.dashboard.pages import enabled as dashboard_enabled
 from app.setup.manifest import (
     build_manifest,
     default_name,
@@ -35,7 +36,7 @@ async def home(request: web.Request) -> web.Response:
     if settings.github_app_id is None:
         return setup_page(request, settings, request.app[SETUP_STATES])
     missing = settings.missing_app_credentials()
-    if not missing and settings.github_client_id and settings.github_client_secret:
+    if not missing and dashboard_enabled(settings):
         raise web.HTTPFound("/dashboard")  # the people who use the App start there
     if missing:
         content = _setup_mode(missing) + (
