@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, select
 
 from app.store.database import Database
 from app.store.schema import installation_repositories, installations
@@ -116,7 +116,8 @@ class InstallationStore:
                 installation_repositories.c.installation_id == installations.c.id,
             )
             .where(
-                installation_repositories.c.repository == repository,
+                # GitHub's names are case-insensitive: ?repo=Octo-Org/Widgets is the same
+                func.lower(installation_repositories.c.repository) == repository.lower(),
                 installations.c.status == ACTIVE,
             )
         )

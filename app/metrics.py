@@ -35,6 +35,19 @@ QUEUE_LATENCY_SECONDS = Histogram(
     "Time from receipt to the start of the first processing attempt.",
     buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
 )
+DATABASE_COMMIT_SECONDS = Histogram(
+    "deckhand_database_commit_seconds",
+    "Time one commit took: `durable` ones wait for the disk (fsync), `relaxed` ones do not."
+    " Every request that stores a delivery waits for a durable commit, so a slow disk shows"
+    " here first.",
+    ["mode"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
+DATABASE_WAIT_SECONDS = Histogram(
+    "deckhand_database_wait_seconds",
+    "Time a unit of database work waited for a database thread before it started.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
 QUEUE_DEPTH = Gauge("deckhand_queue_depth", "Deliveries in the queue, by status.", ["status"])
 QUEUE_OLDEST_SECONDS = Gauge(
     "deckhand_queue_oldest_seconds", "Age of the oldest delivery waiting to be processed."

@@ -20,10 +20,12 @@ from gidgethub.routing import Router
 from app.chatops.replies import CommentReplies
 from app.deploy import backends, watch
 from app.deploy.deployer import set_status, settle
+from app.deploy.notify import notify
 from app.deploy.store import FINAL, DeployStore
 from app.installations import InstallationStore
 
 router = Router()
+NOTIFIED = frozenset({"success", "failure", "error"})  # told to Slack when configured
 
 ICONS = {"success": "✅", "failure": "❌", "error": "❌", "in_progress": "⏳", "inactive": "💤"}
 
@@ -51,7 +53,7 @@ async def follow_status(
     store = DeployStore(context.db)
     record = await settle(store, deployment_id, state)
     if record is None:
-        return  # not a deployment Deckhand made
+        return  # not a deployment Deckhand made, or a repeated or late report
     context.log.info("deployment_status", deployment=deployment_id, state=state)
     config = (await context.config()).config.deploy
     environment = config.environments.get(record.environment)
@@ -60,6 +62,13 @@ async def follow_status(
             context.db, record, context.installation_id, environment.health, default_branch
         )
     await _edit_reply(gh, context, record, state, log_url)
+    if state in NOTIFIED:
+        what = "rollback" if record.rollback_of else "deployment"
+        text = (
+            f"Deckhand: {record.repository} {record.environment}: {what} {record.id} "
+            f"of {record.sha[:7]} by {record.actor}: {state}."
+        )
+        await notify(context.settings, text, context.log)
 
 
 async def _edit_reply(gh: Any, context: Any, record: Any, state: str, log_url: str | None) -> None:

@@ -32,7 +32,6 @@ applied automatically (`safe=False`); suggestions identical to the line or longe
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import re
@@ -40,15 +39,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import openai
-from openai.types.chat import (
-    ChatCompletion,
-    ChatCompletionMessageParam,
-    ChatCompletionSystemMessageParam,
-    ChatCompletionUserMessageParam,
-)
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from app.ai.chat import Unanswered, ask_json
 from app.config.model_endpoint import ModelEndpoint
 from app.engine.findings import Edit, Finding, Fix, Severity
 from app.logs import get_logger
@@ -338,10 +331,6 @@ class _RawFinding(BaseModel):
         return value
 
 
-class _Skip(Exception):
-    """A reason to skip the AI review, safe to show (no secrets, no model text)."""
-
-
 _FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*\n(.*)\n\s*```\s*$", re.DOTALL)
 
 
@@ -352,11 +341,11 @@ def _decode(content: str) -> list[Any]:
     try:
         data = json.loads(content)
     except ValueError:
-        raise _Skip("the model's answer was not valid JSON") from None
+        raise Unanswered("the model's answer was not valid JSON") from None
     try:
         return _Answer.model_validate(data).findings
     except ValidationError:
-        raise _Skip("the model's answer did not match the findings schema") from None
+        raise Unanswered("the model's answer did not match the findings schema") from None
 
 
 def _normalise_path(path: str, reviewed: dict[str, dict[int, str]]) -> str:
@@ -391,7 +380,7 @@ def to_findings(
         seen.add((path, raw.line, raw.message))
         kept.append(_finding(path, raw, text))
     if items and not kept and invalid == len(items) and not any(_looks_like(i) for i in items):
-        raise _Skip("the model's answer did not match the findings schema")
+        raise Unanswered("the model's answer did not match the findings schema")
     kept.sort(key=lambda f: -f.severity.rank)  # stable: the model's order within a severity
     return kept[:max_findings], invalid + max(len(kept) - max_findings, 0)
 
@@ -425,43 +414,7 @@ def _finding(path: str, raw: _RawFinding, text: str) -> Finding:
 # --- the call ----------------------------------------------------------------------------
 
 
-def _explain(exc: BaseException, timeout: float) -> str:
-    """A short reason for an API failure, built from types and status codes only."""
-    if isinstance(exc, TimeoutError | openai.APITimeoutError):
-        return f"the model did not answer within {timeout:g}s"
-    if isinstance(exc, openai.AuthenticationError):
-        return "the model API rejected the API key (HTTP 401)"
-    if isinstance(exc, openai.RateLimitError):
-        return "the model API is rate limiting requests (HTTP 429)"
-    if isinstance(exc, openai.APIStatusError):
-        return f"the model API answered HTTP {exc.status_code}"
-    if isinstance(exc, openai.APIConnectionError):
-        return "could not connect to the model API"
-    if isinstance(exc, openai.APIResponseValidationError):
-        return "the model API's response was not a chat completion"
-    return f"the model API call failed ({type(exc).__name__})"
-
-
-async def _call(
-    settings: AIReviewSettings, messages: list[ChatCompletionMessageParam]
-) -> ChatCompletion:
-    client = openai.AsyncOpenAI(
-        api_key=settings.api_key,
-        base_url=settings.base_url,
-        timeout=settings.timeout,
-        max_retries=1,
-    )
-    async with client, asyncio.timeout(settings.timeout):
-        return await client.chat.completions.create(
-            model=settings.model,
-            messages=messages,
-            response_format={"type": "json_object"},
-            max_completion_tokens=settings.max_output_tokens,
-        )
-
-
-def _usage(completion: Any, estimate: int) -> AIUsage:
-    usage = getattr(completion, "usage", None)
+def _usage(usage: Any, estimate: int) -> AIUsage:
     if usage is None:
         return AIUsage(estimate)
     return AIUsage(
@@ -470,25 +423,6 @@ def _usage(completion: Any, estimate: int) -> AIUsage:
         getattr(usage, "completion_tokens", None),
         getattr(usage, "total_tokens", None),
     )
-
-
-def _content(completion: Any) -> str:
-    choices = getattr(completion, "choices", None) or []
-    if not choices:
-        raise _Skip("the model returned no choices")
-    choice = choices[0]
-    message = getattr(choice, "message", None)
-    if message is not None and getattr(message, "refusal", None):
-        raise _Skip("the model refused to review the diff")
-    reason = getattr(choice, "finish_reason", None)
-    if reason == "length":
-        raise _Skip("the model's answer was cut off at the output token limit")
-    if reason == "content_filter":
-        raise _Skip("the model's answer was withheld by a content filter")
-    content = getattr(message, "content", None)
-    if not isinstance(content, str) or not content.strip():
-        raise _Skip("the model returned an empty answer")
-    return content
 
 
 async def _review(diffs: Sequence[FileDiff], settings: AIReviewSettings) -> AIReviewResult:
@@ -510,22 +444,20 @@ async def _review(diffs: Sequence[FileDiff], settings: AIReviewSettings) -> AIRe
         )
         return result
     body = USER_PREAMBLE + "\n".join(f.text for f in chosen.files)
-    messages: list[ChatCompletionMessageParam] = [
-        ChatCompletionSystemMessageParam(role="system", content=system_prompt(settings)),
-        ChatCompletionUserMessageParam(role="user", content=body),
-    ]
     try:
-        completion = await _call(settings, messages)
-    except (TimeoutError, openai.OpenAIError) as exc:
-        result.skipped_reason = _explain(exc, settings.timeout)
-        return result
-    result.usage = _usage(completion, chosen.prompt_tokens)
-    try:
-        items = _decode(_content(completion))
+        answer = await ask_json(
+            settings,
+            system=system_prompt(settings),
+            user=body,
+            time_limit=settings.timeout,
+            max_output_tokens=settings.max_output_tokens,
+        )
+        result.usage = _usage(answer.usage, chosen.prompt_tokens)
+        items = _decode(answer.content)
         result.findings, result.dropped_findings = to_findings(
             items, chosen.files, settings.max_findings
         )
-    except _Skip as skip:
+    except Unanswered as skip:
         result.skipped_reason = str(skip)
     return result
 

@@ -19,13 +19,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import openai
 from gidgethub import BadRequest
 
+from app.ai.chat import Unanswered, ask_json
 from app.alerts import triage
 from app.alerts.sources import Alert
 from app.alerts.store import AlertStore
-from app.alerts.suspect import repo_path
+from app.alerts.suspect import frame_path
 from app.config.model_endpoint import ModelEndpoint
 from app.engine.findings import Finding, Severity
 from app.git.mirror import GitError, Identity, RepositoryMirror, mirror_for
@@ -230,7 +230,7 @@ def trace_paths(alert: Alert) -> list[str]:
     """The repository paths of the alert's in-app frames, innermost first, deduplicated."""
     paths: list[str] = []
     for frame in alert.frames:
-        path = repo_path(frame.path) if frame.in_app is not False else None
+        path = frame_path(frame)
         if path is not None and path not in paths:
             paths.append(path)
     return paths[:MAX_FILES_SENT]
@@ -245,34 +245,20 @@ def prompt(alert: Alert, files: dict[str, str]) -> str:
 
 async def ask_model(endpoint: ModelEndpoint, alert: Alert, files: dict[str, str]) -> Proposal:
     """The model's proposal; Declined (with the reason) when there is no usable answer."""
-    client = openai.AsyncOpenAI(
-        api_key=endpoint.api_key, base_url=endpoint.base_url, timeout=TIMEOUT, max_retries=1
-    )
     try:
-        async with client, asyncio.timeout(TIMEOUT):
-            completion = await client.chat.completions.create(
-                model=endpoint.model,
-                messages=[
-                    {"role": "system", "content": SYSTEM_PROMPT},
-                    {"role": "user", "content": prompt(alert, files)},
-                ],
-                response_format={"type": "json_object"},
-                max_completion_tokens=16000,
-            )
-    except Exception as exc:  # a timeout, an HTTP error: the reply says so, the job is done
-        raise Declined(f"The model could not be asked ({type(exc).__name__}).") from None
-    return parse_answer(completion)
+        answer = await ask_json(
+            endpoint,
+            system=SYSTEM_PROMPT,
+            user=prompt(alert, files),
+            time_limit=TIMEOUT,
+            max_output_tokens=16000,
+        )
+    except Unanswered as exc:  # the reply says why, and the job is done
+        raise Declined(f"No fix was proposed: {exc}.") from None
+    return parse_answer(answer.content)
 
 
-def parse_answer(completion: Any) -> Proposal:
-    choices = getattr(completion, "choices", None) or []
-    choice = choices[0] if choices else None
-    message = getattr(choice, "message", None)
-    content = getattr(message, "content", None)
-    if getattr(choice, "finish_reason", None) == "length":
-        raise Declined("The model's answer was cut off (too long), so nothing was proposed.")
-    if not isinstance(content, str):
-        raise Declined("The model gave no answer.")
+def parse_answer(content: str) -> Proposal:
     try:
         data = json.loads(content)
     except ValueError:

@@ -95,16 +95,37 @@ class Alert:
 
 
 # ------------------------------------------------------------------ authentication
-def secret_for(source: str, settings: Settings) -> tuple[str | None, str]:
-    """The configured secret of a source and the variable that holds it."""
-    name, value = {
-        "sentry": ("SENTRY_CLIENT_SECRET", settings.sentry_client_secret),
-        "alertmanager": ("ALERTMANAGER_TOKEN", settings.alertmanager_token),
-        "grafana": ("GRAFANA_SECRET", settings.grafana_secret),
-        "generic": ("GENERIC_ALERT_SECRET", settings.generic_alert_secret),
-        "logs": ("LOG_DRAIN_TOKEN", settings.log_drain_token),
-    }[source]
-    return (value.get_secret_value() if value is not None else None), name
+# Each source's secrets, by the variable (and, lower-cased, the setting) that holds them.
+# Grafana signs with an HMAC or sends an Authorization header, either or both (each is
+# optional in its contact point); the other sources have one secret.
+SECRETS = {
+    "sentry": ("SENTRY_CLIENT_SECRET",),
+    "alertmanager": ("ALERTMANAGER_TOKEN",),
+    "grafana": ("GRAFANA_SECRET", "GRAFANA_TOKEN"),
+    "generic": ("GENERIC_ALERT_SECRET",),
+    "logs": ("LOG_DRAIN_TOKEN",),
+}
+
+
+def request_problem(
+    source: str, settings: Settings, headers: Mapping[str, str], body: bytes
+) -> tuple[str, str] | None:
+    """(reason, message) when the request is refused: no secret configured for the
+    source (`no_secret`), or one that is configured does not check out (`signature`);
+    None when every configured one does."""
+    secrets = {
+        variable: value.get_secret_value()
+        for variable in SECRETS[source]
+        if (value := getattr(settings, variable.lower())) is not None
+    }
+    if not secrets:
+        names = " or ".join(SECRETS[source])
+        return "no_secret", f"{names} is not set; {source} alerts are refused"
+    for variable, secret in secrets.items():
+        problem = _check(variable, secret, headers, body)
+        if problem:
+            return "signature", problem
+    return None
 
 
 def _hmac_error(secret: str, body: bytes, given: str | None, header: str) -> str | None:
@@ -119,33 +140,42 @@ def _hmac_error(secret: str, body: bytes, given: str | None, header: str) -> str
 def authenticate(
     source: str, secret: str, headers: Mapping[str, str], body: bytes, now: float | None = None
 ) -> str | None:
-    """Why the request is not from the configured sender, or None when it is."""
-    if source == "sentry":
-        return _hmac_error(
-            secret, body, headers.get("Sentry-Hook-Signature"), "Sentry-Hook-Signature"
-        )
-    if source in ("alertmanager", "logs"):
-        variable = "ALERTMANAGER_TOKEN" if source == "alertmanager" else "LOG_DRAIN_TOKEN"
+    """Why the request is not from the configured sender, by the source's first secret
+    (see `request_problem` for all of them), or None when it is."""
+    return _check(SECRETS[source][0], secret, headers, body, now)
+
+
+BEARER_TOKENS = frozenset({"ALERTMANAGER_TOKEN", "LOG_DRAIN_TOKEN", "GRAFANA_TOKEN"})
+SIGNATURE_HEADERS = {
+    "SENTRY_CLIENT_SECRET": "Sentry-Hook-Signature",
+    "GRAFANA_SECRET": "X-Grafana-Alerting-Signature",
+    "GENERIC_ALERT_SECRET": "X-Deckhand-Signature",
+}
+
+
+def _check(
+    variable: str, secret: str, headers: Mapping[str, str], body: bytes, now: float | None = None
+) -> str | None:
+    """Why the request does not carry what the secret in `variable` asks for, or None."""
+    if variable in BEARER_TOKENS:
         scheme, _, token = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return f"missing Authorization: Bearer <{variable}> header"
         if not hmac.compare_digest(token.strip().encode(), secret.encode()):
             return f"the bearer token is not {variable}"
         return None
-    if source == "grafana":
-        stamp = headers.get("X-Grafana-Alerting-Signature-Timestamp")
-        signed = body
-        if stamp is not None:
-            try:
-                age = (now or time.time()) - float(stamp)
-            except ValueError:
-                return "X-Grafana-Alerting-Signature-Timestamp is not a UNIX time"
-            if abs(age) > GRAFANA_MAX_AGE:
-                return "X-Grafana-Alerting-Signature-Timestamp is older than 5 minutes"
-            signed = stamp.encode() + b":" + body
-        header = "X-Grafana-Alerting-Signature"
-        return _hmac_error(secret, signed, headers.get(header), header)
-    return _hmac_error(secret, body, headers.get("X-Deckhand-Signature"), "X-Deckhand-Signature")
+    signed = body
+    stamp = headers.get("X-Grafana-Alerting-Signature-Timestamp")
+    if variable == "GRAFANA_SECRET" and stamp is not None:
+        try:
+            age = (now or time.time()) - float(stamp)
+        except ValueError:
+            return "X-Grafana-Alerting-Signature-Timestamp is not a UNIX time"
+        if abs(age) > GRAFANA_MAX_AGE:
+            return "X-Grafana-Alerting-Signature-Timestamp is older than 5 minutes"
+        signed = stamp.encode() + b":" + body
+    header = SIGNATURE_HEADERS[variable]
+    return _hmac_error(secret, signed, headers.get(header), header)
 
 
 # ------------------------------------------------------------------------- helpers
@@ -447,16 +477,32 @@ def parse(source: str, body: bytes, headers: Mapping[str, str]) -> list[Alert]:
     return PARSERS[source](_object(data, "the body"), headers)
 
 
-def delivery_key(source: str, repository: str, body: bytes, headers: Mapping[str, str]) -> str:
+UNNAMED_RETRY_WINDOW = 600.0  # seconds: a sender's retries come well within it
+
+
+def delivery_key(
+    source: str,
+    repository: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    now: float | None = None,
+) -> str:
     """A stable id for one request, so a redelivery is recognised and not counted twice.
 
     Sentry names each request (`Request-ID`), Heroku's log drains each frame
-    (`Logplex-Frame-Id`); any sender may (`X-Deckhand-Delivery`);
-    otherwise the same bytes to the same repository are the same delivery.
+    (`Logplex-Frame-Id`); any sender may (`X-Deckhand-Delivery`). Otherwise the same bytes
+    to the same repository within `UNNAMED_RETRY_WINDOW` are one delivery sent again:
+    later, they are the alert firing again (Alertmanager and Grafana repeat a
+    notification unchanged while it fires), so they count.
     """
     given = headers.get("Request-ID") if source == "sentry" else None
     if source == "logs":  # Heroku's drains number each frame; identical lines may recur
         given = headers.get("Logplex-Frame-Id")
     given = given or headers.get("X-Deckhand-Delivery")
-    material = f"{source}\n{repository.lower()}\n".encode() + (given.encode() if given else body)
+    if given:
+        named = given.encode()
+    else:
+        window = int((time.time() if now is None else now) // UNNAMED_RETRY_WINDOW)
+        named = b"%d\n" % window + body
+    material = f"{source}\n{repository.lower()}\n".encode() + named
     return f"alert:{source}:{hashlib.sha256(material).hexdigest()[:40]}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import hashlib
 import math
 import time
 import weakref
@@ -41,7 +42,7 @@ from app.store.schema import alert_batches, alerts
 
 NEW, CREATING, OPEN, CLOSED = "new", "creating", "open", "closed"
 FIRING, RESOLVED_PENDING, RESOLVED_DONE = 0, 1, 2  # the `resolved` column
-CLAIM_SECONDS = 60.0
+CLAIM_SECONDS = 60.0  # at least; see AlertTracker's claim, sized to the GitHub client
 _COLUMNS = tuple(c.name for c in alerts.c)
 
 
@@ -106,9 +107,19 @@ def _get(conn: Connection, repository: str, key: str) -> AlertRow | None:
     return AlertRow.from_row(row) if row else None
 
 
-def flush_time(now: float, interval: float) -> float:
-    """The end of the time bucket `now` falls in: one flush per fingerprint per bucket."""
-    return (math.floor(now / interval) + 1) * interval
+def flush_phase(key: str, interval: float) -> float:
+    """Where in each interval this fingerprint's buckets end: a fixed share of it taken
+    from the key, so the fingerprints of one storm do not all edit their issues at the
+    same moment (a burst GitHub's secondary rate limits frown on)."""
+    digest = hashlib.blake2b(key.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") / 2**32 * interval
+
+
+def flush_time(now: float, interval: float, phase: float = 0.0) -> float:
+    """The end of the time bucket `now` falls in (buckets shifted by `phase`): one flush
+    per fingerprint per bucket."""
+    due = (math.floor((now - phase) / interval) + 1) * interval + phase
+    return due if due > now else due + interval  # float rounding at a bucket's very end
 
 
 # The hot path of a storm, built once: count a fingerprint's occurrences (and return the
@@ -207,7 +218,7 @@ def _record(
             found = _insert_or_get(conn, repository, key, group, firing, now, default_environment)
         row = AlertRow.from_row(found)
         if firing and counted and (row.flush_at is None or row.flush_at <= now):
-            due = flush_time(now, interval)
+            due = flush_time(now, interval, flush_phase(key, interval))
             if _raw(conn, "take_flush", {**where, "now": now, "due": due}).rowcount:
                 flushes[key] = due
                 row = dataclasses.replace(row, flush_at=due)
@@ -252,7 +263,7 @@ def _insert_or_get(
     return conn.execute(select(alerts).where(_where(repository, key))).first()
 
 
-def _claim(conn: Connection, repository: str, key: str, now: float) -> str | None:
+def _claim(conn: Connection, repository: str, key: str, now: float, seconds: float) -> str | None:
     """Take the right to create the issue; returns the state it had (None: not taken)."""
     before = conn.execute(select(alerts.c.state).where(_where(repository, key))).scalar()
     taken = conn.execute(
@@ -265,7 +276,7 @@ def _claim(conn: Connection, repository: str, key: str, now: float) -> str | Non
                 and_(alerts.c.state == CREATING, alerts.c.claimed_until < now),
             ),
         )
-        .values(state=CREATING, claimed_until=now + CLAIM_SECONDS)
+        .values(state=CREATING, claimed_until=now + seconds)
     )
     return str(before) if taken.rowcount == 1 else None
 
@@ -349,8 +360,10 @@ class AlertStore:
     async def get(self, repository: str, key: str) -> AlertRow | None:
         return await self.db.read(_get, repository, key)
 
-    async def claim(self, repository: str, key: str) -> str | None:
-        return await self.db.transaction(_claim, repository, key, time.time())
+    async def claim(self, repository: str, key: str, seconds: float = CLAIM_SECONDS) -> str | None:
+        """Take the right to create the issue for `seconds`: as long as the creating job
+        may still send its request, so no other job creates a second one meanwhile."""
+        return await self.db.transaction(_claim, repository, key, time.time(), seconds)
 
     async def update(self, repository: str, key: str, **values: Any) -> None:
         values["updated_at"] = time.time()
@@ -375,11 +388,13 @@ class AlertStore:
             )
         )
 
-    async def supersede(self, repository: str, key: str, row: AlertRow) -> None:
-        """The issue was closed too long ago: the next occurrences go to a new issue."""
+    async def supersede(self, repository: str, key: str, row: AlertRow, since: float) -> None:
+        """The issue was closed too long ago: the occurrences from `since` on go to a new
+        issue."""
         await self.update(
             repository,
             key,
+            first_seen=since,
             state=NEW,
             issue_number=None,
             previous_issue=row.issue_number,

@@ -85,6 +85,12 @@ def repo_path(path: str) -> str | None:
     return path
 
 
+def frame_path(frame: Frame) -> str | None:
+    """The repository path a stack frame points into, or None (outside the repository,
+    or a frame the source marked as not the application's)."""
+    return repo_path(frame.path) if frame.in_app is not False else None
+
+
 def permalinks(
     frames: tuple[Frame, ...], web_url: str, repository: str, sha: str
 ) -> list[tuple[Frame, str | None]]:
@@ -92,7 +98,7 @@ def permalinks(
     out: list[tuple[Frame, str | None]] = []
     base = f"{web_url.rstrip('/')}/{repository}/blob/{sha}/"
     for frame in frames[:MAX_PERMALINKS]:
-        path = repo_path(frame.path) if frame.in_app is not False else None
+        path = frame_path(frame)
         link = None
         if path is not None:
             link = base + path + (f"#L{frame.line}" if frame.line else "")

@@ -4,7 +4,9 @@
   fingerprint seen for the first time, label (and with `auto_close`, close) the issue of
   a resolved one, and schedule the fingerprint's flush.
 - `flush` (job `deckhand_alert_flush`, one per fingerprint and `update_interval` bucket,
-  with a deterministic id): bring the issue up to date with the counts: edit the one
+  with a deterministic id; each fingerprint's buckets are shifted by a share of the
+  interval taken from its key, so a storm's issues are not all edited at once): bring
+  the issue up to date with the counts: edit the one
   occurrence comment, reopen a recently closed issue that fires again, or open a new
   issue linking the old one when it was closed longer than `reopen_window` ago.
 - `triage` (job `deckhand_alert_triage`): the optional AI comment.
@@ -22,11 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gidgethub import BadRequest
-
 from app.alerts import issues
 from app.alerts.sources import Alert
 from app.alerts.store import (
+    CLAIM_SECONDS,
     CLOSED,
     CREATING,
     FIRING,
@@ -37,9 +38,12 @@ from app.alerts.store import (
     AlertStore,
 )
 from app.alerts.suspect import suspect_deployment
-from app.alerts.triage import triage
+from app.alerts.triage import code_frames, excerpts, triage
 from app.config.repo import AlertsConfig
 from app.deploy.store import DeployStore
+from app.github.client import MAX_ATTEMPTS
+from app.github.comments import edit_comment, find_comment, find_issue, post_comment
+from app.github.contents import read_text
 from app.queue.errors import RetryLater
 from app.store.deliveries import DeliveryStore
 
@@ -47,7 +51,6 @@ ALERT_EVENT = "deckhand_alert"
 FLUSH_EVENT = "deckhand_alert_flush"
 TRIAGE_EVENT = "deckhand_alert_triage"
 RESOLVED_LABEL = "resolved"
-RECENT_ISSUES = 100  # how far back the marker search looks
 WAITING = "another job is opening this alert's issue"
 
 
@@ -82,7 +85,7 @@ class AlertTracker:
         for key, due in flushes.items():
             await self._schedule(FLUSH_EVENT, f"alert-flush:{key}:{int(due * 1000)}", key, due)
         for key, row in recorded.rows.items():
-            if row.issue_number is None and row.resolved == FIRING:
+            if row.issue_number is None and _wants_issue(row):
                 if row.state == CREATING and (row.claimed_until or 0) > time.time():
                     continue  # another job is opening it; the flush catches up
                 await self.ensure_issue(key)
@@ -94,7 +97,7 @@ class AlertTracker:
         if row is None:
             return
         if row.issue_number is None:
-            if row.resolved != FIRING:
+            if not _wants_issue(row):
                 return
             # Another job is opening the issue: look again soon (its claim may last a
             # minute, but the issue usually exists within a second or two).
@@ -117,7 +120,11 @@ class AlertTracker:
                 await self.store.update(self.repository, key, state=OPEN)
                 self.log.info("alert_issue_reopened", issue=row.issue_number, key=key)
             else:
-                await self.store.supersede(self.repository, key, row)
+                # The new issue's alert started after the close: its suspect deployment
+                # and "first seen" are this recurrence's, not the first sighting's.
+                started = row.latest.started_at
+                since = started if started > closed_at else row.last_seen
+                await self.store.supersede(self.repository, key, row, since)
                 number = await self.ensure_issue(key)
                 self.log.info("alert_issue_superseded", old=row.issue_number, new=number, key=key)
                 return
@@ -149,25 +156,47 @@ class AlertTracker:
         row = await self.store.get(self.repository, key)
         if row is None or row.triaged_issue == issue_number:
             return
-        cause = await triage(row.latest, self.settings)
+        cause = await triage(row.latest, self.settings, await self._frame_code(row))
         if cause is not None:
-            await self.gh.post(
-                "/repos/{owner}/{repo}/issues/{issue_number}/comments",
-                url_vars=self._vars(issue_number),
-                data={"body": issues.triage_comment(cause)},
-            )
+            await post_comment(self.gh, self.repository, issue_number, issues.triage_comment(cause))
         await self.store.update(self.repository, key, triaged_issue=issue_number)
+
+    async def _frame_code(self, row: AlertRow) -> str:
+        """The code around the alert's frames, at the suspect deployment's commit (the
+        commit the issue's permalinks show) or else the default branch; "" when there is
+        none to read or reading failed (the triage goes on without it)."""
+        frames = code_frames(row.latest)
+        if not frames:
+            return ""
+        try:
+            suspect = await suspect_deployment(
+                self.gh, DeployStore(self.db), self.repository, row.environment, row.first_seen
+            )
+            sha = suspect.deployment.sha if suspect else None
+            files = {}
+            for path in dict.fromkeys(path for path, _ in frames):
+                text = await read_text(self.gh, self.repository, path, sha)
+                if text is not None:
+                    files[path] = text
+        except Exception as exc:  # GitHub away: a triage without code beats none
+            self.log.warning("alert_triage_code_unread", error=type(exc).__name__)
+            return ""
+        return excerpts(frames, files, f"commit {sha[:7]}" if sha else "the default branch")
 
     # ------------------------------------------------------------------ the issue
     async def ensure_issue(self, key: str) -> int | None:
         """Open the fingerprint's issue if this job wins the claim; None if another holds it."""
-        before = await self.store.claim(self.repository, key)
+        before = await self.store.claim(self.repository, key, self._claim_seconds())
         if before is None:
             return None
         try:
             row = await self.store.get(self.repository, key)
             assert row is not None
-            number = await self._find(key) if before == CREATING else None
+            number = (
+                await find_issue(self.gh, self.repository, issues.marker(key))
+                if before == CREATING
+                else None
+            )
             if number is None:
                 number = await self._create(row)
             await self.store.update(
@@ -181,6 +210,9 @@ class AlertTracker:
         except BaseException:
             await self.store.release(self.repository, key)
             raise
+        opened = await self.store.get(self.repository, key)
+        if opened is not None and opened.resolved == RESOLVED_PENDING:
+            await self.resolve(opened)  # it resolved while the issue was being opened
         if self.settings.openai_api_key is not None:
             await self._schedule(TRIAGE_EVENT, f"alert-triage:{key}:{number}", key, None, number)
         return number
@@ -219,24 +251,6 @@ class AlertTracker:
         )
         return int(created["number"])
 
-    async def _find(self, key: str) -> int | None:
-        """The issue a lapsed claim may have opened, by its marker among recent issues."""
-        found = await self.gh.getitem(
-            "/repos/{owner}/{repo}/issues{?state,sort,direction,per_page}",
-            url_vars={
-                **self._vars(),
-                "state": "all",
-                "sort": "created",
-                "direction": "desc",
-                "per_page": str(RECENT_ISSUES),
-            },
-        )
-        wanted = issues.marker(key)
-        for issue in found:
-            if wanted in (issue.get("body") or "") and "pull_request" not in issue:
-                return int(issue["number"])
-        return None
-
     async def _edit_issue(self, row: AlertRow, issue: dict[str, Any], **values: Any) -> None:
         """Drop the `resolved` label (the alert fires again), plus any other change."""
         labels = [
@@ -256,40 +270,26 @@ class AlertTracker:
         body = issues.occurrences_comment(row.key, row)
         comment_id = row.comment_id
         if comment_id is None:
-            comment_id = await self._find_comment(row.issue_number, row.key)
-        if comment_id is not None:
-            try:
-                await self.gh.patch(
-                    "/repos/{owner}/{repo}/issues/comments/{comment_id}",
-                    url_vars={**self._vars(), "comment_id": str(comment_id)},
-                    data={"body": body},
-                )
-            except BadRequest as exc:
-                if int(exc.status_code) != 404:
-                    raise
-                comment_id = None  # deleted by someone: write a new one
+            marker = issues.occurrence_marker(row.key)
+            comment_id = await find_comment(self.gh, self.repository, row.issue_number, marker)
+        if comment_id is not None and not await edit_comment(
+            self.gh, self.repository, comment_id, body
+        ):
+            comment_id = None  # deleted by someone: write a new one
         if comment_id is None:
-            created = await self.gh.post(
-                "/repos/{owner}/{repo}/issues/{issue_number}/comments",
-                url_vars=self._vars(row.issue_number),
-                data={"body": body},
-            )
-            comment_id = int(created["id"])
+            comment_id = await post_comment(self.gh, self.repository, row.issue_number, body)
         await self.store.update(
             self.repository, row.key, comment_id=comment_id, shown_count=row.count
         )
 
-    async def _find_comment(self, issue_number: int, key: str) -> int | None:
-        wanted = issues.occurrence_marker(key)
-        async for comment in self.gh.getiter(
-            "/repos/{owner}/{repo}/issues/{issue_number}/comments{?per_page}",
-            url_vars={**self._vars(issue_number), "per_page": "100"},
-        ):
-            if wanted in (comment.get("body") or ""):
-                return int(comment["id"])
-        return None
-
     # -------------------------------------------------------------------- helpers
+    def _claim_seconds(self) -> float:
+        """How long creating an issue may take: the GitHub client's every attempt, each
+        waiting out a rate limit and then timing out. A claim that lapsed sooner would
+        let another job create a second issue while this one's request still waits."""
+        per_attempt = self.settings.github_max_inline_wait + self.settings.github_timeout
+        return max(CLAIM_SECONDS, MAX_ATTEMPTS * per_attempt + 30.0)
+
     def _vars(self, issue_number: int | None = None) -> dict[str, str]:
         out = {"owner": self.owner, "repo": self.name}
         if issue_number is not None:
@@ -307,6 +307,12 @@ class AlertTracker:
             installation_id=self.installation_id,
             at=at,
         )
+
+
+def _wants_issue(row: AlertRow) -> bool:
+    """Firing, or resolved after firing before its issue could be opened (the issue is
+    then opened and labelled resolved at once)."""
+    return row.resolved == FIRING or (row.resolved == RESOLVED_PENDING and row.count > 0)
 
 
 def _has_label(issue: dict[str, Any], name: str) -> bool:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gidgethub import BadRequest
 from sqlalchemy import select
 
+from app.github.comments import edit_comment, find_comment, post_comment
 from app.store.database import Database
 from app.store.schema import command_replies
 from app.store.upsert import upsert
@@ -24,6 +24,7 @@ class CommentReplies:
     def __init__(self, gh: Any, db: Database, repository: str, issue: int, comment: int) -> None:
         self.gh = gh
         self.db = db
+        self.repository = repository
         self.owner, self.repo = repository.split("/", 1)
         self.issue = issue
         self.comment = comment
@@ -47,43 +48,13 @@ class CommentReplies:
         )
         reply_id = row.reply_id if row is not None else None
         if row is not None and reply_id is None:  # reserved: a run before this one may have posted
-            reply_id = await self._find_posted(line)
-        if reply_id is not None and await self._edit(reply_id, body):
+            reply_id = await find_comment(self.gh, self.repository, self.issue, self.marker(line))
+        if reply_id is not None and await edit_comment(self.gh, self.repository, reply_id, body):
             await self._record(line, reply_id)
             return
         if row is None:
             await self._record(line, None)
-        created = await self.gh.post(
-            "/repos/{owner}/{repo}/issues/{issue_number}/comments",
-            url_vars={"owner": self.owner, "repo": self.repo, "issue_number": str(self.issue)},
-            data={"body": body},
-        )
-        await self._record(line, created["id"])
-
-    async def _edit(self, reply_id: int, body: str) -> bool:
-        """False when the reply was deleted meanwhile (post anew)."""
-        try:
-            await self.gh.patch(
-                "/repos/{owner}/{repo}/issues/comments/{comment_id}",
-                url_vars={"owner": self.owner, "repo": self.repo, "comment_id": str(reply_id)},
-                data={"body": body},
-            )
-        except BadRequest as exc:
-            if int(exc.status_code) != 404:
-                raise
-            return False
-        return True
-
-    async def _find_posted(self, line: int) -> int | None:
-        """The reply a previous run posted but did not record, found by its marker."""
-        wanted = self.marker(line)
-        async for comment in self.gh.getiter(
-            "/repos/{owner}/{repo}/issues/{issue_number}/comments",
-            url_vars={"owner": self.owner, "repo": self.repo, "issue_number": str(self.issue)},
-        ):
-            if wanted in (comment.get("body") or ""):
-                return int(comment["id"])
-        return None
+        await self._record(line, await post_comment(self.gh, self.repository, self.issue, body))
 
     async def _record(self, line: int, reply_id: int | None) -> None:
         row = {"comment_id": self.comment, "line": line, "reply_id": reply_id}

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     sentry_client_secret: SecretStr | None = None
     alertmanager_token: SecretStr | None = None
     grafana_secret: SecretStr | None = None
+    grafana_token: SecretStr | None = None
     generic_alert_secret: SecretStr | None = None
     log_drain_token: SecretStr | None = None
     slack_webhook_url: SecretStr | None = None
@@ -158,6 +159,7 @@ class Settings(BaseSettings):
         "sentry_client_secret",
         "alertmanager_token",
         "grafana_secret",
+        "grafana_token",
         "generic_alert_secret",
         "log_drain_token",
         "slack_webhook_url",
@@ -225,6 +227,7 @@ class Settings(BaseSettings):
             self.sentry_client_secret,
             self.alertmanager_token,
             self.grafana_secret,
+            self.grafana_token,
             self.generic_alert_secret,
             self.log_drain_token,
             self.slack_webhook_url,

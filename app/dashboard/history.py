@@ -21,7 +21,6 @@ from app.deploy.store import (
     DeploymentRecord,
     DeployStore,
     EnvironmentState,
-    history_with_times,
 )
 from app.store.database import Database
 
@@ -35,8 +34,11 @@ class DeploymentRow:
     """One deployment with what the dashboard derives from its neighbours."""
 
     record: DeploymentRecord
-    updated_at: float
     rolled_back_by: DeploymentRecord | None = None
+
+    @property
+    def updated_at(self) -> float:
+        return self.record.updated_at
 
     @property
     def duration(self) -> float | None:
@@ -135,17 +137,19 @@ def span(seconds: float | None) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
-def rows_of(timed: Sequence[tuple[DeploymentRecord, float]]) -> list[DeploymentRow]:
-    """Rows in the given order, each knowing which deployment rolled it back."""
-    rollbacks = {r.rollback_of: r for r, _ in timed if r.rollback_of is not None}
-    return [DeploymentRow(r, at, rollbacks.get(r.id)) for r, at in timed]
+def rows_of(records: Sequence[DeploymentRecord]) -> list[DeploymentRow]:
+    """Rows in the store's order (newest first), each knowing the first deployment that
+    rolled it back (when it went bad), as the deployment's own page does
+    (`DeployStore.rolled_back_by`)."""
+    rollbacks = {r.rollback_of: r for r in records if r.rollback_of is not None}  # oldest wins
+    return [DeploymentRow(r, rollbacks.get(r.id)) for r in records]
 
 
 async def environments(db: Database, repository: str) -> list[EnvironmentView]:
     """Each environment the repository deployed to, by name."""
     store = DeployStore(db)
     views: dict[str, EnvironmentView] = {}
-    for row in rows_of(await history_with_times(db, repository, HISTORY_LIMIT)):
+    for row in rows_of(await store.history(repository, limit=HISTORY_LIMIT)):
         view = views.get(row.record.environment)
         if view is None:
             state = await store.state(repository, row.record.environment)

@@ -24,7 +24,7 @@ from app.dashboard.access import Visible
 from app.dashboard.pages import not_found, page, settings_of, signed_in_page
 from app.dashboard.sessions import Session
 from app.deploy.health import HealthTally
-from app.deploy.store import DeployStore, deployment_with_times, probes_of, probes_since
+from app.deploy.store import DeployStore, probes_of, probes_since
 from app.review.store import recent_reviews
 from app.web.keys import SERVICE
 
@@ -79,12 +79,12 @@ async def deployment(request: web.Request, session: Session, visible: Visible) -
     if name is None or not raw_id.isdigit() or len(raw_id) > 18:  # a BIGINT at most
         return not_found(request, session)
     db = request.app[SERVICE].db
-    found = await deployment_with_times(db, int(raw_id))
-    if found is None or found[0].repository.lower() != name.lower():
+    store = DeployStore(db)
+    record = await store.get(int(raw_id))
+    if record is None or record.repository.lower() != name.lower():
         return not_found(request, session)
-    record, updated_at, rolled_back_by = found
-    row = history.DeploymentRow(record, updated_at, rolled_back_by)
-    watch = await DeployStore(db).watch(record.id)
+    row = history.DeploymentRow(record, await store.rolled_back_by(record.id))
+    watch = await store.watch(record.id)
     tally = HealthTally.from_dict((watch or {}).get("tally", {}).get("tally"))
     # A watch from before probes were stored one by one has only its tally's last few.
     probes: list[Any] = await probes_of(db, record.id) or list(tally.recent)

@@ -184,12 +184,19 @@ async def _deploy(command: Deploy, given: CommandInput) -> str:
     if env.after and not await given.store.succeeded(given.repository, env.after, sha):
         raise Refusal(f"`{name}` takes only commits already deployed successfully to `{env.after}`")
     await _refuse_if_locked(given, name)
-    count = await given.store.count_since(given.repository, name, time.time() - 3600)
-    _refuse_if(rules.rate_refusal(count, env.max_per_hour))
+    key = given.request_key or f"{given.comment_id}:{command.line}"
+    if await given.store.by_command(key) is None:  # else a retry: its deployment is counted
+        count = await given.store.count_since(given.repository, name, time.time() - 3600)
+        _refuse_if(rules.rate_refusal(count, env.max_per_hour))
     if env.confirm:
         if given.ref is not None:
             raise Refusal(f"`{name}` needs a 👍 on a comment: deploy it from the pull request")
         await _confirmed(given, name, sha)
+    unknown = sorted(set(command.components) - set(given.config.components))
+    if unknown:
+        known = ", ".join(f"`{n}`" for n in sorted(given.config.components)) or "none"
+        names = ", ".join(f"`{n}`" for n in unknown)
+        raise Refusal(f"no component named {names} in `deploy.components` (it has: {known})")
     components, why = tuple(command.components), ""
     if not components and given.config.components and given.token is not None:
         deployed = await given.store.last_good(given.repository, name)
@@ -217,7 +224,7 @@ async def _deploy(command: Deploy, given: CommandInput) -> str:
             if command.force or env.required_checks is None
             else tuple(env.required_checks),
             pull_number=given.issue_number if given.is_pull_request else None,
-            command_key=given.request_key or f"{given.comment_id}:{command.line}",
+            command_key=key,
             comment_url=given.comment_url,
         ),
         backend=given.backend,
@@ -295,7 +302,7 @@ async def _rollback(command: Rollback, given: CommandInput) -> str:
     record = await start(
         given.gh,
         given.store,
-        _rollback_request(given, name, target, current),
+        _rollback_request(given, name, target, current, command.line),
         backend=given.backend,
     )
     back_to = f"`{target.sha[:7]}` (deployment {target.id})"
@@ -303,7 +310,11 @@ async def _rollback(command: Rollback, given: CommandInput) -> str:
 
 
 def _rollback_request(
-    given: CommandInput, name: str, target: DeploymentRecord, current: DeploymentRecord | None
+    given: CommandInput,
+    name: str,
+    target: DeploymentRecord,
+    current: DeploymentRecord | None,
+    line: int,
 ) -> DeployRequest:
     return DeployRequest(
         repository=given.repository,
@@ -314,7 +325,8 @@ def _rollback_request(
         components=target.components,
         rollback_of=current.id if current else None,
         pull_number=given.issue_number if given.is_pull_request else None,
-        command_key=f"{given.request_key or given.comment_id}:rollback",
+        # as /deploy's: the reply to this line is edited as the rollback goes on
+        command_key=given.request_key or f"{given.comment_id}:{line}",
         reason=f"rollback to deployment {target.id}",
         comment_url=given.comment_url,
     )

@@ -30,6 +30,7 @@ from app.deploy.store import FINAL, DeploymentRecord, DeployStore, Reservation
 from app.logs import get_logger
 
 log = get_logger("deckhand.deploy")
+AUTOMATIC = "deckhand"  # the actor of an automatic rollback, and the holder of its lock
 
 
 class DeployRefused(Exception):
@@ -64,7 +65,11 @@ async def start(
         if earlier is not None:  # this command already started it (a retried job)
             await _resume_recorded(gh, store, earlier, key, backend)
             return earlier
-    reservation = await store.reserve(request.repository, request.environment, key)
+    actor = None if request.actor == AUTOMATIC else request.actor
+    reservation = await store.reserve(request.repository, request.environment, key, actor)
+    if reservation is Reservation.LOCKED:
+        state = await store.state(request.repository, request.environment)
+        raise DeployRefused(f"`{request.environment}` is locked by {state.locked_by}")
     if not reservation:
         state = await store.state(request.repository, request.environment)
         busy = f" (deployment {state.in_flight})" if state.in_flight else ""
@@ -239,8 +244,13 @@ async def set_status(
 
 
 async def settle(store: DeployStore, deployment_id: int, state: str) -> DeploymentRecord | None:
-    """Record a reported status; a final one frees the environment's slot."""
-    record = await store.set_status(deployment_id, state)
-    if record is not None and state in FINAL:
+    """Record a reported status; a final one frees the environment's slot. Returns the
+    deployment when the report changed it; None when it is not ours, or a repeat, or
+    late (see `DeployStore.set_status`): there is then nothing more to do."""
+    stored = await store.set_status(deployment_id, state)
+    if stored is None:
+        return None
+    record, changed = stored
+    if record.status in FINAL:
         await store.release(record.repository, record.environment, record.id)
-    return record
+    return record if changed else None

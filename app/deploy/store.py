@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +51,9 @@ class DeploymentRecord:
     pull_number: int | None
     reason: str | None
     created_at: float
+    # Its last status change, as the store has it (0: not read from the store); not part
+    # of what makes two records equal.
+    updated_at: float = field(default=0.0, compare=False)
 
     @classmethod
     def from_row(cls, row: Any) -> DeploymentRecord:
@@ -68,6 +71,7 @@ class DeploymentRecord:
             pull_number=row.pull_number,
             reason=row.reason,
             created_at=row.created_at,
+            updated_at=float(row.updated_at),
         )
 
 
@@ -130,10 +134,14 @@ def _prune_probes(conn: Connection, cutoff: float) -> int:
     return len(old)
 
 
-class Reservation(enum.IntEnum):
-    """What `reserve` did; false only when refused."""
+class Reservation(enum.Enum):
+    """What `reserve` did; false when refused."""
+
+    def __bool__(self) -> bool:
+        return self in (Reservation.TAKEN, Reservation.RESUMED)
 
     REFUSED = 0
+    LOCKED = -1  # someone else locked the environment (false too)
     TAKEN = 1  # the slot was free (or stale)
     RESUMED = 2  # the same command held it already: an earlier run of it died
 
@@ -146,7 +154,12 @@ def _key(repository: str, environment: str) -> Any:
 
 
 def _reserve(
-    conn: Connection, repository: str, environment: str, now: float, key: str | None
+    conn: Connection,
+    repository: str,
+    environment: str,
+    now: float,
+    key: str | None,
+    actor: str | None,
 ) -> Reservation:
     upsert(
         conn,
@@ -154,6 +167,12 @@ def _reserve(
         [{"repository": repository.lower(), "environment": environment}],
         ["repository", "environment"],
     )
+    if actor is not None:  # a lock taken since the command's own check still holds
+        locked_by = conn.execute(
+            select(environments.c.locked_by).where(_key(repository, environment))
+        ).scalar()
+        if locked_by and locked_by.lower() != actor.lower():
+            return Reservation.LOCKED
     if key is not None:  # held by this very command: an earlier run of it died
         resumed = conn.execute(
             update(environments)
@@ -197,11 +216,18 @@ class DeployStore:
         return await self.db.read(read)
 
     async def reserve(
-        self, repository: str, environment: str, key: str | None = None
+        self,
+        repository: str,
+        environment: str,
+        key: str | None = None,
+        actor: str | None = None,
     ) -> Reservation:
         """Take the environment's one in-flight slot for the command `key` (if any):
-        REFUSED (false) when another run holds it, RESUMED when `key` already does."""
-        return await self.db.transaction(_reserve, repository, environment, time.time(), key)
+        REFUSED when another run holds it, LOCKED when someone other than `actor` locked
+        the environment (checked only with an actor: an automatic rollback has none),
+        RESUMED when `key` already holds it. In one transaction, so a lock taken while
+        the command waited (for a 👍, for component detection) is not missed."""
+        return await self.db.transaction(_reserve, repository, environment, time.time(), key, actor)
 
     async def attach(self, repository: str, environment: str, deployment_id: int) -> None:
         """Name the deployment holding the slot (the command's key stays with it)."""
@@ -276,17 +302,26 @@ class DeployStore:
         }
         await self.db.transaction(lambda conn: conn.execute(insert(deployments), [row]))
 
-    async def set_status(self, deployment_id: int, status: str) -> DeploymentRecord | None:
-        """Record a new status; returns the deployment (None if it is not ours)."""
+    async def set_status(
+        self, deployment_id: int, status: str
+    ) -> tuple[DeploymentRecord, bool] | None:
+        """Record a reported status; returns the deployment as stored and whether the
+        report changed it (None: not ours). Reports can arrive out of order (GitHub does
+        not promise order, and several workers take them): a repeat changes nothing, and
+        a late non-final status never takes a finished deployment back."""
 
-        def work(conn: Connection) -> DeploymentRecord | None:
+        def work(conn: Connection) -> tuple[DeploymentRecord, bool] | None:
+            where = deployments.c.id == deployment_id
+            row = conn.execute(select(deployments).where(where)).first()
+            if row is None:
+                return None
+            if row.status == status or (row.status in FINAL and status not in FINAL):
+                return DeploymentRecord.from_row(row), False
             conn.execute(
-                update(deployments)
-                .where(deployments.c.id == deployment_id)
-                .values(status=status, updated_at=time.time())
+                update(deployments).where(where).values(status=status, updated_at=time.time())
             )
-            row = conn.execute(select(deployments).where(deployments.c.id == deployment_id)).first()
-            return DeploymentRecord.from_row(row) if row else None
+            row = conn.execute(select(deployments).where(where)).first()
+            return DeploymentRecord.from_row(row), True
 
         return await self.db.transaction(work)
 
@@ -300,6 +335,20 @@ class DeployStore:
                 select(deployments.c.command_key).where(deployments.c.id == deployment_id)
             ).scalar()
         )
+
+    async def rolled_back_by(self, deployment_id: int) -> DeploymentRecord | None:
+        """The first deployment that rolled this one back (when it went bad), if any."""
+
+        def read(conn: Connection) -> DeploymentRecord | None:
+            row = conn.execute(
+                select(deployments)
+                .where(deployments.c.rollback_of == deployment_id)
+                .order_by(deployments.c.created_at, deployments.c.id)
+                .limit(1)
+            ).first()
+            return DeploymentRecord.from_row(row) if row else None
+
+        return await self.db.read(read)
 
     async def by_command(self, command_key: str) -> DeploymentRecord | None:
         return await self._one(deployments.c.command_key == command_key)
@@ -459,48 +508,6 @@ class DeployStore:
 
 
 # ----------------------------------------------------------- dashboard reads
-async def history_with_times(
-    db: Database, repository: str, limit: int = 200
-) -> list[tuple[DeploymentRecord, float]]:
-    """The repository's deployments, newest first, each with its last status change
-    (`updated_at`): the dashboard's durations and time to recover come from it."""
-
-    def read(conn: Connection) -> list[tuple[DeploymentRecord, float]]:
-        query = (
-            select(deployments)
-            .where(deployments.c.repository == repository.lower())
-            .order_by(deployments.c.created_at.desc(), deployments.c.id.desc())
-            .limit(limit)
-        )
-        return [(DeploymentRecord.from_row(r), float(r.updated_at)) for r in conn.execute(query)]
-
-    return await db.read(read)
-
-
-async def deployment_with_times(
-    db: Database, deployment_id: int
-) -> tuple[DeploymentRecord, float, DeploymentRecord | None] | None:
-    """One deployment, its last status change, and the newest deployment that rolled it
-    back (None if none did); None when the deployment is unknown."""
-
-    def read(
-        conn: Connection,
-    ) -> tuple[DeploymentRecord, float, DeploymentRecord | None] | None:
-        row = conn.execute(select(deployments).where(deployments.c.id == deployment_id)).first()
-        if row is None:
-            return None
-        rollback = conn.execute(
-            select(deployments)
-            .where(deployments.c.rollback_of == deployment_id)
-            .order_by(deployments.c.created_at.desc())
-            .limit(1)
-        ).first()
-        back = DeploymentRecord.from_row(rollback) if rollback is not None else None
-        return DeploymentRecord.from_row(row), float(row.updated_at), back
-
-    return await db.read(read)
-
-
 async def latest_by_environment(
     db: Database, repositories: list[str]
 ) -> dict[str, list[DeploymentRecord]]:

@@ -26,15 +26,15 @@ import aiohttp
 
 from app.config.repo import HealthConfig
 from app.deploy.backends import BackendContext
-from app.deploy.deployer import DeployRefused, DeployRequest, start
+from app.deploy.deployer import AUTOMATIC, DeployRefused, DeployRequest, start
 from app.deploy.health import HealthTally, ProbeResult, evidence_markdown, probe
 from app.deploy.notify import notify
 from app.deploy.store import DeploymentRecord, DeployStore
+from app.github.comments import find_comment, find_issue, post_comment
 from app.store.deliveries import DeliveryStore
 
 PROBE_EVENT = "deckhand_health_probe"
 BackendLoader = Callable[[], Awaitable[BackendContext]]
-AUTOMATIC = "deckhand"  # the actor of an automatic rollback, and the holder of its lock
 
 
 async def begin(
@@ -105,24 +105,31 @@ async def run_probe(
     if watch is None or watch["status"] != "watching":
         return
     state = watch["tally"]
-    if int(state.get("probe", 0)) >= number:  # this probe was counted by an earlier attempt
+    counted = int(state.get("probe", 0))
+    # An earlier attempt of this probe decided to roll back and failed on the way
+    # (GitHub away): repeat the rollback, not the probe. Any other counted probe is done.
+    unfinished_rollback = counted == number and state.get("rolling_back", False)
+    if counted >= number and not unfinished_rollback:
         return
     service_settings, settings = settings, watch["settings"]
-    result = await _probe_all(settings)
-    at = datetime.now(UTC)
-    await store.record_probe(
-        deployment_id, watch["repository"], watch["environment"], number, result, at.timestamp()
-    )
-    tally = HealthTally.from_dict(state["tally"]).record(result, at)
-    verdict = tally.verdict(settings["failures"], time.time() >= watch["ends_at"])
-    saved = {"probe": number, "tally": tally.to_dict()}
-    log.info(
-        "health_probe",
-        deployment=deployment_id,
-        ok=result.ok,
-        reason=result.reason,
-        verdict=verdict,
-    )
+    if unfinished_rollback:
+        tally, verdict, saved = HealthTally.from_dict(state["tally"]), "rollback", state
+    else:
+        result = await _probe_all(settings)
+        at = datetime.now(UTC)
+        await store.record_probe(
+            deployment_id, watch["repository"], watch["environment"], number, result, at.timestamp()
+        )
+        tally = HealthTally.from_dict(state["tally"]).record(result, at)
+        verdict = tally.verdict(settings["failures"], time.time() >= watch["ends_at"])
+        saved = {"probe": number, "tally": tally.to_dict(), "rolling_back": verdict == "rollback"}
+        log.info(
+            "health_probe",
+            deployment=deployment_id,
+            ok=result.ok,
+            reason=result.reason,
+            verdict=verdict,
+        )
     deployment = await store.get(deployment_id)
     if deployment is None:
         await store.save_watch(deployment_id, saved, "stopped")
@@ -134,7 +141,7 @@ async def run_probe(
         return
     if not await store.save_watch(deployment_id, saved, "watching"):
         return  # a newer deployment took over the environment while this probe ran
-    if verdict == "rollback":  # rolled back before the watch is closed: a retry repeats it
+    if verdict == "rollback":  # saved as rolling back first: a failed attempt's retry repeats it
         started = time.perf_counter()
         await roll_back(
             gh, store, deployment, tally, settings["url"], log, service_settings, backend
@@ -226,20 +233,21 @@ async def roll_back(
 
 
 async def _tell(gh: Any, failed: DeploymentRecord, body: str, log: Any) -> None:
+    """The PR comment and the issue, each once: a retried rollback finds them by marker."""
     owner, repo = failed.repository.split("/", 1)
+    marker = f"<!-- deckhand:rollback {failed.id} -->"
+    body = f"{body}\n\n{marker}"
     if failed.pull_number is not None:
-        await gh.post(
-            "/repos/{owner}/{repo}/issues/{issue_number}/comments",
-            url_vars={"owner": owner, "repo": repo, "issue_number": str(failed.pull_number)},
-            data={"body": body},
-        )
+        if await find_comment(gh, failed.repository, failed.pull_number, marker) is None:
+            await post_comment(gh, failed.repository, failed.pull_number, body)
     title = (
         f"Deckhand rolled back {failed.environment} "
         f"after deployment {failed.id} (`{failed.sha[:7]}`)"
     )
-    await gh.post(
-        "/repos/{owner}/{repo}/issues",
-        url_vars={"owner": owner, "repo": repo},
-        data={"title": title[:250], "body": body},
-    )
+    if await find_issue(gh, failed.repository, marker) is None:
+        await gh.post(
+            "/repos/{owner}/{repo}/issues",
+            url_vars={"owner": owner, "repo": repo},
+            data={"title": title[:250], "body": body},
+        )
     log.warning("health_rolled_back", deployment=failed.id, environment=failed.environment)

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.engine.files import SourceFile
-from app.engine.lint import DEFAULT_RULES, LintUnavailable, has_ruff_config, ruff_binary
+from app.engine.lint import (
+    DEFAULT_RULES,
+    LintUnavailable,
+    has_ruff_config,
+    ruff_binary,
+    ruff_env,
+    ruff_failed,
+)
 from app.engine.repair import repair_syntax
 from app.engine.syntax import check_python_syntax
 
@@ -62,19 +69,25 @@ def write_repairs(root: Path, report: FixReport, sources: list[SourceFile]) -> N
         (root / path).write_bytes(b"\xef\xbb\xbf" + data if boms.get(path) else data)
 
 
-def ruff_fix(root: Path, paths: list[str], write: bool) -> str:
-    """Apply ruff's safe fixes (or, with write=False, return the diff they would make)."""
+def ruff_fix(root: Path, paths: list[str], write: bool, safe_only: bool = False) -> str:
+    """Apply ruff's fixes (or, with write=False, return the diff they would make): the
+    safe ones, and the unsafe ones too only when the repository's configuration asks
+    for them and not `safe_only` (the bot's commits list each fix they make, and ruff
+    names only the safe ones it applies)."""
     paths = [p for p in paths if not p.startswith(PROTECTED_PREFIXES)]
     if not paths:
         return ""
     command = [ruff_binary(), "check", "--fix", "--exit-zero", "--no-cache", "--force-exclude"]
     command += ["--quiet"] if write else ["--diff"]
+    if safe_only:
+        command.append("--no-unsafe-fixes")
     if not has_ruff_config(root):
         command += ["--isolated", "--select", DEFAULT_RULES]
     try:
         result = subprocess.run(  # noqa: S603 - our own ruff binary, no shell
             [*command, "--", *paths],
             cwd=root,
+            env=ruff_env(),
             capture_output=True,
             text=True,
             timeout=300,
@@ -83,5 +96,5 @@ def ruff_fix(root: Path, paths: list[str], write: bool) -> str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise LintUnavailable(f"ruff did not run: {exc}") from exc
     if result.returncode not in (0, 1):
-        raise LintUnavailable(f"ruff failed: {result.stderr.strip()[:500]}")
+        raise ruff_failed(result.returncode, result.stderr)
     return result.stdout

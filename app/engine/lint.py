@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import subprocess
 import tomllib
 from collections.abc import Sequence
@@ -27,7 +28,29 @@ ERROR_PREFIXES = ("F82", "F63", "F70", "F72", "F50", "F52", "E9", "B012")
 
 
 class LintUnavailable(RuntimeError):
-    """ruff could not be run or its answer could not be read."""
+    """ruff could not be run or its answer could not be read.
+
+    The message is fit to show anyone. `detail` holds ruff's own words, which may quote
+    any file the repository's configuration points ruff at (`extend = "/etc/..."`): for
+    whoever runs the check on their own machine, never for a check run or a comment.
+    """
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+def ruff_env() -> dict[str, str]:
+    """ruff's whole environment: nothing of this process's, since a repository's
+    configuration can make ruff read and quote files, `/proc/self/environ` included."""
+    return {"PATH": os.defpath, "LC_ALL": "C.UTF-8"}
+
+
+def ruff_failed(returncode: int, stderr: str) -> LintUnavailable:
+    return LintUnavailable(
+        f"ruff failed (exit {returncode}); is the repository's ruff configuration valid?",
+        detail=stderr.strip()[:2000],
+    )
 
 
 def ruff_binary() -> str:
@@ -146,6 +169,7 @@ class LintRun:
             self.process = subprocess.Popen(  # noqa: S603 - our own ruff binary, no shell
                 ruff_command(self.root, paths),
                 cwd=self.root,
+                env=ruff_env(),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -163,7 +187,7 @@ class LintRun:
             self.process.communicate()
             raise LintUnavailable(f"ruff did not finish: {exc}") from exc
         if self.process.returncode != 0:
-            raise LintUnavailable(f"ruff failed: {stderr.strip()[:500]}")
+            raise ruff_failed(self.process.returncode, stderr)
         try:
             findings = parse_ruff_output(self.root, stdout)
         except (ValueError, KeyError, TypeError) as exc:

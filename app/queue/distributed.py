@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import time
 from collections.abc import Sequence
 
@@ -44,10 +45,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ENUM, JSONB
 from sqlalchemy.engine import make_url
 
-from app import metrics
 from app.config.settings import Settings
 from app.logs import get_logger
-from app.queue.outcomes import record_failure
+from app.queue.outcomes import attempt, record_failure
 from app.queue.workers import Job
 from app.store.deliveries import QUEUED, RUNNING, DeliveryStore, Queued
 from app.store.schema import deliveries
@@ -240,17 +240,8 @@ class DistributedQueue:
         )
         if delivery is None:
             return  # done, dead, not due, or another job holds it
-        if delivery.attempts == 1:
-            metrics.QUEUE_LATENCY_SECONDS.observe(max(0.0, time.time() - delivery.received_at))
-        started, outcome = time.perf_counter(), "done"
-        try:
-            async with asyncio.timeout(self.settings.job_timeout_seconds):
-                await self.job(delivery)
-        except asyncio.CancelledError:
-            outcome = "interrupted"  # shutdown: hand it back at once, to any worker
-            await asyncio.shield(self._hand_back(delivery_id, key))
-            raise
-        except Exception as exc:
+
+        async def failed(exc: Exception) -> str:
             at = await record_failure(
                 self.store,
                 delivery,
@@ -259,14 +250,22 @@ class DistributedQueue:
                 max_attempts=self.settings.max_attempts,
                 retry_base_seconds=self.settings.retry_base_seconds,
             )
-            outcome = "dead" if at is None else "retry"
-            if at is not None:
+            if at is None:
+                return "dead"
+            try:
                 await self._defer(delivery_id, at)
-        else:
-            await self.store.finish(delivery_id, key)
-        finally:
-            metrics.DELIVERIES_PROCESSED.labels(delivery.event, outcome).inc()
-            metrics.PROCESSING_SECONDS.labels(delivery.event).observe(time.perf_counter() - started)
+            except Exception:  # the retry is recorded; recovery sends its job
+                log.exception("queue_defer_failed", delivery_id=delivery_id)
+            return "retry"
+
+        await attempt(
+            delivery,
+            self.job,
+            time_limit=self.settings.job_timeout_seconds,
+            done=functools.partial(self.store.finish, delivery_id, key),
+            failed=failed,
+            interrupted=functools.partial(self._hand_back, delivery_id, key),  # to any worker
+        )
 
     async def _hand_back(self, delivery_id: str, key: str) -> None:
         if await self.store.reschedule(delivery_id, key, "interrupted", time.time()):

@@ -17,9 +17,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
-from app import metrics
 from app.logs import get_logger
-from app.queue.outcomes import record_failure
+from app.queue.outcomes import attempt, record_failure
 from app.store.deliveries import Delivery, DeliveryStore
 
 log = get_logger(__name__)
@@ -200,32 +199,20 @@ class WorkerPool:
             await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
     async def _run(self, delivery: Delivery) -> None:
-        if delivery.attempts == 1:
-            metrics.QUEUE_LATENCY_SECONDS.observe(max(0.0, time.time() - delivery.received_at))
-        started = time.perf_counter()
-        outcome = "done"
-        try:
-            try:
-                async with asyncio.timeout(self.job_timeout_seconds):
-                    await self.job(delivery)
-            except asyncio.CancelledError:
-                # Shutdown: hand the delivery back at once rather than waiting out the lease.
-                outcome = "interrupted"
-                await asyncio.shield(
-                    self.store.reschedule(delivery.id, self.worker_id, "interrupted", time.time())
-                )
-                raise
-            except Exception as exc:
-                outcome = await self._failed(delivery, exc)
-            else:
-                self._completed.append(delivery.id)
-        except Exception:
-            # The outcome could not be recorded: the lease lapses and the job runs again.
-            outcome = "unrecorded"
-            log.exception("queue_outcome_not_recorded", delivery_id=delivery.id)
-        finally:
-            metrics.DELIVERIES_PROCESSED.labels(delivery.event, outcome).inc()
-            metrics.PROCESSING_SECONDS.labels(delivery.event).observe(time.perf_counter() - started)
+        async def done() -> None:
+            self._completed.append(delivery.id)  # marked done with the next batch
+
+        async def interrupted() -> None:  # shutdown: hand it back rather than wait out the lease
+            await self.store.reschedule(delivery.id, self.worker_id, "interrupted", time.time())
+
+        await attempt(
+            delivery,
+            self.job,
+            time_limit=self.job_timeout_seconds,
+            done=done,
+            failed=functools.partial(self._failed, delivery),
+            interrupted=interrupted,
+        )
 
     async def _failed(self, delivery: Delivery, exc: Exception) -> str:
         at = await record_failure(

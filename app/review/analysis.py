@@ -155,7 +155,7 @@ def _fix(root: Path, sources: list[SourceFile], analysis: Analysis) -> None:
         (root / path).write_bytes(bom + text.encode("utf-8"))
     analysis.notes += repairs.notes
     try:
-        ruff_fix(root, [s.path for s in sources], write=True)
+        ruff_fix(root, [s.path for s in sources], write=True, safe_only=True)
     except LintUnavailable as exc:
         analysis.warnings.append(f"ruff fixes skipped: {exc}")
     fixable = _safe_fixes(analysis.findings)

@@ -28,15 +28,24 @@ def fingerprint(finding: Finding, lines: Sequence[str]) -> str:
     return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
 
 
+def suggestion_print(comment: Mapping[str, Any]) -> str:
+    """A suggested change's identity, so the same suggestion is not posted twice."""
+    parts = (
+        "suggestion",
+        *(str(comment.get(k, "")) for k in ("path", "start_line", "line", "body")),
+    )
+    return hashlib.sha1("\0".join(parts).encode(), usedforsecurity=False).hexdigest()
+
+
 def inline_comments(
     findings: Sequence[Finding], changed_lines: Mapping[str, set[int]]
 ) -> list[tuple[Finding, dict[str, Any]]]:
-    """Review comments for the findings that sit on changed lines, most severe first."""
+    """Review comments for the findings that sit on changed lines, most severe first
+    (all of them: the caller leaves out those reported before, then keeps MAX_COMMENTS)."""
     chosen = [f for f in findings if f.line in changed_lines.get(f.path, set())]
     chosen.sort(key=lambda f: (-f.severity.rank, f.path, f.line))
     return [
-        (f, {"path": f.path, "line": f.line, "side": "RIGHT", "body": _body(f)})
-        for f in chosen[:MAX_COMMENTS]
+        (f, {"path": f.path, "line": f.line, "side": "RIGHT", "body": _body(f)}) for f in chosen
     ]
 
 

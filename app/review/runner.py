@@ -15,12 +15,11 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
-from gidgethub import BadRequest
-
 from app.ai import AIReviewSettings, FileDiff, ai_review
 from app.context import Context
 from app.engine.findings import Severity
-from app.git.mirror import BranchMoved, Identity, mirror_for
+from app.git.mirror import BranchMoved, GitError, Identity, mirror_for
+from app.github.comments import edit_comment, find_comment, post_comment
 from app.review import checkrun, comments
 from app.review.analysis import Analysis, analyse
 from app.review.checkrun import CHECK_NAME, Outcome
@@ -70,47 +69,57 @@ async def review(target: ReviewTarget, context: Context) -> str:
         log.info("review_skipped", reason=reason)
         return f"not reviewed: {reason}"
     check_run_id = await _open_check_run(run)
-    # Fixes are worked out even when they will not be pushed: for the button or suggestions.
-    want_fixes = bool(target.head_branch)
-    analysis = await asyncio.to_thread(
-        analyse,
-        snapshot.changed,
-        snapshot.support,
-        snapshot.known_paths,
-        config,
-        fixes=want_fixes,
-    )
-    ai_notes = await _ai_review(run, snapshot, analysis) if config.ai or target.run_ai else []
-    outcome = Outcome(
-        reports=analysis.reports,
-        fail_on=config.fail_on,
-        fix_notes=analysis.notes if analysis.fixed else (),
-        config_errors=loaded.errors,
-        warnings=[*analysis.warnings, *_left_out(snapshot), *ai_notes],
-    )
-    newer = await _superseded(run)
-    if not newer:
-        outcome, offer_button = await _handle_fixes(run, snapshot, analysis, outcome, mirror, token)
-        newer = outcome.superseded_by
-    if newer:
-        await _cancel(run, check_run_id, newer)
-        await _record(run, check_run_id, replace(outcome, superseded_by=newer))
-        return f"a newer commit ({newer[:7]}) is being reviewed instead"
-    check_run = await _complete_check_run(
-        run, check_run_id, outcome, config.max_annotations, offer_button
-    )
-    await _record(run, check_run_id, outcome)
-    if target.pull_number is not None:
-        await _review_pull_request(run, snapshot, analysis, outcome, check_run)
-    log.info(
-        "review_done",
-        conclusion=outcome.conclusion,
-        findings=len(outcome.findings),
-        fixed_in=outcome.fixed_in,
-    )
-    link = f" ([details]({check_run['html_url']}))" if check_run.get("html_url") else ""
-    held = f" Fixes not committed: {outcome.fixes_held}." if outcome.fixes_held else ""
-    return f"Reviewed {target.head_sha[:7]}: {checkrun.title(outcome)}{link}.{held}"
+    completed = False
+    try:
+        # Fixes are worked out even when they will not be pushed: for the button or suggestions.
+        want_fixes = bool(target.head_branch)
+        analysis = await asyncio.to_thread(
+            analyse,
+            snapshot.changed,
+            snapshot.support,
+            snapshot.known_paths,
+            config,
+            fixes=want_fixes,
+        )
+        ai_notes = await _ai_review(run, snapshot, analysis) if config.ai or target.run_ai else []
+        outcome = Outcome(
+            reports=analysis.reports,
+            fail_on=config.fail_on,
+            fix_notes=analysis.notes if analysis.fixed else (),
+            config_errors=loaded.errors,
+            warnings=[*analysis.warnings, *_left_out(snapshot), *ai_notes],
+        )
+        newer = await _superseded(run)
+        if not newer:
+            outcome, offer_button = await _handle_fixes(
+                run, snapshot, analysis, outcome, mirror, token
+            )
+            newer = outcome.superseded_by
+        if newer:
+            await _cancel(run, check_run_id, newer)
+            completed = True
+            await _record(run, check_run_id, replace(outcome, superseded_by=newer))
+            return f"a newer commit ({newer[:7]}) is being reviewed instead"
+        check_run = await _complete_check_run(
+            run, check_run_id, outcome, config.max_annotations, offer_button
+        )
+        completed = True
+        await _record(run, check_run_id, outcome)
+        if target.pull_number is not None:
+            await _review_pull_request(run, snapshot, analysis, outcome, check_run)
+        log.info(
+            "review_done",
+            conclusion=outcome.conclusion,
+            findings=len(outcome.findings),
+            fixed_in=outcome.fixed_in,
+        )
+        link = f" ([details]({check_run['html_url']}))" if check_run.get("html_url") else ""
+        held = f" Fixes not committed: {outcome.fixes_held}." if outcome.fixes_held else ""
+        return f"Reviewed {target.head_sha[:7]}: {checkrun.title(outcome)}{link}.{held}"
+    except Exception as exc:
+        if not completed:  # a required check must never hang "in progress"
+            await _give_up(run, check_run_id, exc)
+        raise
 
 
 def _left_out(snapshot: Snapshot) -> list[str]:
@@ -189,6 +198,34 @@ async def _cancel(run: _Run, check_run_id: int, newer: str) -> None:
     run.context.log.info("review_superseded", newest=newer)
 
 
+async def _give_up(run: _Run, check_run_id: int, exc: Exception) -> None:
+    """Complete the check run saying the review stopped (a failure: a review that did not
+    run must not pass a required check). The job's retry completes it again if it gets
+    further. Best effort; only the exception's type is shown, never its text."""
+    attempt = run.context.delivery.attempts
+    data = {
+        "status": "completed",
+        "conclusion": "failure",
+        "completed_at": _now(),
+        "output": {
+            "title": "The review could not finish",
+            "summary": (
+                f"Deckhand stopped on attempt {attempt} with `{type(exc).__name__}`. "
+                "It retries a failed job by itself; if this stays, re-run the check "
+                "from the Checks tab."
+            ),
+        },
+    }
+    try:
+        await run.gh.patch(
+            "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+            url_vars=run.url_vars(check_run_id=check_run_id),
+            data=data,
+        )
+    except Exception as failed:
+        run.context.log.warning("review_check_run_not_closed", error=type(failed).__name__)
+
+
 async def _handle_fixes(
     run: _Run,
     snapshot: Snapshot,
@@ -207,6 +244,9 @@ async def _handle_fixes(
         return _held(outcome, held), False
     if not (config.autofix or target.apply_fixes):
         return _held(outcome, "autofix is off: use the Apply fixes button"), True
+    if target.pull_number is None and target.head_branch == target.default_branch:
+        if not target.apply_fixes:  # a merge lands here: commit only when someone asks
+            return _held(outcome, "the default branch is fixed only on request"), True
     refusal = fix_refusal(snapshot.history, requested=target.apply_fixes)
     if refusal:
         return _held(outcome, refusal), False
@@ -221,6 +261,9 @@ async def _handle_fixes(
         )
     except BranchMoved:
         held = "the branch moved on since the checked commit; the newer commit gets its own run"
+        return _held(outcome, held), False
+    except GitError:  # a protected branch, a required signature, no access to a fork
+        held = "GitHub refused the push (is the branch protected?)"
         return _held(outcome, held), False
     run.context.log.info("review_fixes_pushed", commit=sha, files=len(analysis.fixed))
     return replace(outcome, fixed_in=sha), False
@@ -291,16 +334,26 @@ async def _review_pull_request(
         id(f): comments.fingerprint(f, texts.get(f.path, "").splitlines()) for f, _ in candidates
     }
     fresh = await run.store.unreported(target.repository, target.pull_number, prints.values())
-    review_comments = [body for f, body in candidates if prints[id(f)] in fresh]
+    # New findings first, then the cap: what did not fit is offered again next push.
+    chosen = [(f, body) for f, body in candidates if prints[id(f)] in fresh]
+    chosen = chosen[: comments.MAX_COMMENTS]
+    posted = {prints[id(f)] for f, _ in chosen}
+    review_comments = [body for _, body in chosen]
     if outcome.fixes_held and not target.can_push:
+        suggested: list[dict[str, Any]] = []
         for path, new in analysis.fixed.items():
-            suggested, _ = comments.suggestions(
+            suggested += comments.suggestions(
                 path,
                 texts[path],
                 new.decode("utf-8", "replace"),
                 snapshot.changed_lines.get(path, set()),
-            )
-            review_comments += suggested
+            )[0]
+        marks = {id(c): comments.suggestion_print(c) for c in suggested}
+        unseen = await run.store.unreported(target.repository, target.pull_number, marks.values())
+        room = comments.MAX_COMMENTS - len(review_comments)
+        kept = [c for c in suggested if marks[id(c)] in unseen][: max(0, room)]
+        review_comments += kept
+        posted |= {marks[id(c)] for c in kept}
     if review_comments:
         await run.gh.post(
             "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
@@ -312,7 +365,7 @@ async def _review_pull_request(
                 "comments": review_comments[: comments.MAX_COMMENTS],
             },
         )
-        await run.store.mark_reported(target.repository, target.pull_number, fresh)
+        await run.store.mark_reported(target.repository, target.pull_number, posted)
     await _update_summary(run, outcome, check_run.get("html_url"))
 
 
@@ -322,24 +375,13 @@ async def _update_summary(run: _Run, outcome: Outcome, check_run_url: str | None
     body = comments.summary_comment(
         checkrun.title(outcome), checkrun.summary(outcome), check_run_url
     )
-    comment_id = await run.store.summary_comment(target.repository, target.pull_number)
-    if comment_id is not None:
-        try:
-            await run.gh.patch(
-                "/repos/{owner}/{repo}/issues/comments/{comment_id}",
-                url_vars=run.url_vars(comment_id=comment_id),
-                data={"body": body},
-            )
-            return
-        except BadRequest as exc:
-            if int(exc.status_code) != 404:  # 404: someone deleted it; post a new one
-                raise
-    created = await run.gh.post(
-        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
-        url_vars=run.url_vars(issue_number=target.pull_number),
-        data={"body": body},
-    )
-    await run.store.set_summary_comment(target.repository, target.pull_number, created["id"])
+    repository, number = target.repository, target.pull_number
+    comment_id = await run.store.summary_comment(repository, number)
+    if comment_id is None:  # a run that died between posting it and recording it
+        comment_id = await find_comment(run.gh, repository, number, comments.SUMMARY_MARKER)
+    if comment_id is None or not await edit_comment(run.gh, repository, comment_id, body):
+        comment_id = await post_comment(run.gh, repository, number, body)
+    await run.store.set_summary_comment(repository, number, comment_id)
 
 
 def _now() -> str:

@@ -32,6 +32,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from app import metrics
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 POSTGRES_POOL_SIZE = 10
 # Postgres answers these when a transaction lost to a concurrent one; running it again
@@ -42,6 +44,10 @@ CLOSE_TIMEOUT_SECONDS = 30.0
 MIGRATION_LOCK = 0x6465636B  # pg_advisory_xact_lock key: one migrating process at a time
 
 T = TypeVar("T")
+_COMMIT_SECONDS = {
+    True: metrics.DATABASE_COMMIT_SECONDS.labels("durable"),
+    False: metrics.DATABASE_COMMIT_SECONDS.labels("relaxed"),
+}
 
 
 def engine_url(database_url: str) -> str:
@@ -97,7 +103,7 @@ class DatabaseThreads:
 
     def __init__(self, count: int, name: str) -> None:
         self.local = threading.local()
-        self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Any, Any] | None] = (
+        self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Any, Any, float] | None] = (
             queue.SimpleQueue()
         )
         self._threads = [
@@ -113,12 +119,13 @@ class DatabaseThreads:
             raise RuntimeError("the database is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._calls.put((work, loop, future))
+        self._calls.put((work, loop, future, time.perf_counter()))
         return future
 
     def _serve(self) -> None:
         while (call := self._calls.get()) is not None:
-            work, loop, future = call
+            work, loop, future, queued_at = call
+            metrics.DATABASE_WAIT_SECONDS.observe(time.perf_counter() - queued_at)
             try:
                 answer, error = work(), None
             except BaseException as exc:  # handed to the awaiter, like run_in_executor
@@ -226,7 +233,10 @@ class Database:
                 with conn.begin():
                     if not durable and not self.is_sqlite:
                         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                    return fn(conn, *args)
+                    result = fn(conn, *args)
+                    committing = time.perf_counter()
+                _COMMIT_SECONDS[durable].observe(time.perf_counter() - committing)
+                return result
 
         def work() -> T:
             attempt = 1

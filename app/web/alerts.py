@@ -22,7 +22,7 @@ import orjson
 from aiohttp import web
 
 from app import metrics
-from app.alerts.sources import SOURCES, authenticate, delivery_key, parse, secret_for
+from app.alerts.sources import SOURCES, delivery_key, parse, request_problem
 from app.alerts.tracker import ALERT_EVENT
 from app.installations import InstallationStore
 from app.logs import get_logger
@@ -103,12 +103,9 @@ async def alert_webhook(request: web.Request) -> web.Response:
     body = await _read_body(request)
     if body is None:
         return _reject(413, "too_large", f"alert larger than {MAX_ALERT_BYTES} bytes")
-    secret, variable = secret_for(source, service.settings)
-    if secret is None:
-        return _reject(401, "no_secret", f"{variable} is not set; {source} alerts are refused")
-    problem = authenticate(source, secret, request.headers, body)
-    if problem:
-        return _reject(401, "signature", problem)
+    refused = request_problem(source, service.settings, request.headers, body)
+    if refused:
+        return _reject(401, *refused)
     repository = request.query.get("repo", "")
     if not REPOSITORY.match(repository):
         return _reject(400, "malformed", "the query must name the repository: ?repo=OWNER/NAME")

@@ -1,8 +1,10 @@
 """`POST /webhooks/deploy/{deployment_id}`: status callbacks from the `webhook` deploy backend.
 
 The receiver signs the raw body like Deckhand signs its requests (`X-Deckhand-Signature:
-sha256=<hex>`, secret `DECKHAND_DEPLOY_WEBHOOK_SECRET`). A verified callback is stored as a
-job on the durable queue (`deckhand_deploy_callback`) and answered 202; the worker looks
+sha256=<hex>`, secret `DECKHAND_DEPLOY_WEBHOOK_SECRET`); the body names the deployment
+(`deployment_id`, as in the URL), so a signed callback cannot be replayed against
+another. A verified callback is stored as a job on the durable queue
+(`deckhand_deploy_callback`) and answered 202; the worker looks
 the deployment, its repository and installation up in Deckhand's own records, never in
 what the caller says. Answers: 401 bad or missing signature (or no secret configured),
 400 malformed body or unknown state, 413 over 1 MB, 503 when the write fails. Nothing
@@ -55,11 +57,15 @@ async def _read_body(request: web.Request) -> bytes | None:
     return bytes(body)
 
 
-def parse_callback(body: bytes) -> dict[str, Any]:
-    """The callback's fields, or ValueError saying what is wrong."""
+def parse_callback(body: bytes, deployment_id: int) -> dict[str, Any]:
+    """The callback's fields, or ValueError saying what is wrong. The signed body names
+    its deployment, so a callback signed for one cannot be replayed against another."""
     data = orjson.loads(body)
     if not isinstance(data, dict):
         raise ValueError("the body is not a JSON object")
+    named = data.get("deployment_id")
+    if type(named) is not int or named != deployment_id:
+        raise ValueError(f"deployment_id must be {deployment_id}, the deployment in the URL")
     state = data.get("state")
     if state not in CALLBACK_STATES:
         raise ValueError("state must be one of " + ", ".join(sorted(CALLBACK_STATES)))
@@ -93,14 +99,14 @@ async def deploy_callback(request: web.Request) -> web.Response:
     )
     if problem:
         return _reject(401, "signature", problem)
+    deployment_id = int(raw_id)
     try:
-        fields = parse_callback(body)
+        fields = parse_callback(body, deployment_id)
     except ValueError as exc:  # orjson.JSONDecodeError is a ValueError
         return _reject(400, "malformed", f"malformed callback: {exc}")
     given = request.headers.get(DELIVERY_HEADER)
     if given is not None and not CALLBACK_ID.match(given):
         return _reject(400, "headers", f"invalid {DELIVERY_HEADER} header")
-    deployment_id = int(raw_id)
     delivery_id = callback_delivery_id(deployment_id, given, body)
     payload = {"deployment_id": deployment_id, **fields}
     delivery = NewDelivery(

@@ -309,7 +309,7 @@ FAILURES: list[tuple[str, Callable[[FakeOpenAI], None], str]] = [
     ("json_array", lambda ai: ai.reply("[]"), "did not match the findings schema"),
     ("truncated", FakeOpenAI.truncated, "cut off at the output token limit"),
     ("content_filter", lambda ai: ai.reply(None, finish_reason="content_filter"), "content filter"),
-    ("refusal", FakeOpenAI.refusal, "the model refused to review the diff"),
+    ("refusal", FakeOpenAI.refusal, "the model refused to answer"),
     ("no_choices", FakeOpenAI.no_choices, "the model returned no choices"),
     ("empty", lambda ai: ai.reply("  "), "the model returned an empty answer"),
 ]

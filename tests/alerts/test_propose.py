@@ -4,8 +4,6 @@ and what of it is refused, and how the engine's findings become the reply."""
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
@@ -27,11 +25,6 @@ from app.review.analysis import Analysis
 
 def alert(*frames: Frame) -> Alert:
     return Alert("generic", "fp", "TypeError", "error", "firing", "production", "", frames)
-
-
-def completion(content: str | None, finish_reason: str = "stop") -> Any:
-    message = SimpleNamespace(content=content)
-    return SimpleNamespace(choices=[SimpleNamespace(message=message, finish_reason=finish_reason)])
 
 
 def test_only_repository_frames_innermost_first_once_each() -> None:
@@ -58,7 +51,7 @@ def test_a_well_formed_answer() -> None:
             "explanation": "It  was\nbroken; ask @alice.",
         }
     )
-    proposal = parse_answer(completion(text))
+    proposal = parse_answer(text)
     assert proposal.files == {"a.py": "x = 1\n"}
     assert proposal.explanation == "It was broken; ask @\u200balice."
 
@@ -66,21 +59,17 @@ def test_a_well_formed_answer() -> None:
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        (completion(None), "no answer"),
-        (completion("Sure, here is a fix"), "not the JSON"),
-        (completion('{"files": "a.py"}'), "not the JSON"),
-        (completion('{"files": [{"path": "a.py"}], "explanation": ""}'), "without a `path`"),
-        (completion('{"files": [], "explanation": "Not enough to go on."}'), "Not enough"),
-        (completion('{"files": [', finish_reason="length"), "cut off"),
+        ("Sure, here is a fix", "not the JSON"),
+        ('{"files": "a.py"}', "not the JSON"),
+        ('{"files": [{"path": "a.py"}], "explanation": ""}', "without a `path`"),
+        ('{"files": [], "explanation": "Not enough to go on."}', "Not enough"),
         (
-            completion(
-                json.dumps({"files": [{"path": "a", "content": ""}] * 2, "explanation": "twice"})
-            ),
+            json.dumps({"files": [{"path": "a", "content": ""}] * 2, "explanation": "twice"}),
             "twice",
         ),
     ],
 )
-def test_unusable_answers_say_why(answer: Any, reason: str) -> None:
+def test_unusable_answers_say_why(answer: str, reason: str) -> None:
     with pytest.raises(Declined, match=reason):
         parse_answer(answer)
 

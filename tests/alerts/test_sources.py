@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 
-from app.alerts.sources import Alert, _time, authenticate, delivery_key, parse
+from app.alerts.sources import (
+    UNNAMED_RETRY_WINDOW,
+    Alert,
+    _time,
+    authenticate,
+    delivery_key,
+    parse,
+    request_problem,
+)
+from tests.support.deckhand import make_settings
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "alerts"
 
@@ -143,6 +152,37 @@ def test_authentication() -> None:
     assert "older than 5 minutes" in str(authenticate("grafana", "k", signed, data, now=now + 301))
 
 
+@pytest.mark.parametrize(
+    ("configured", "headers", "refused"),
+    [
+        ({}, {}, "no_secret"),
+        ({"grafana_token": "tok"}, {"Authorization": "Bearer tok"}, None),
+        ({"grafana_token": "tok"}, {"Authorization": "Bearer nope"}, "signature"),
+        ({"grafana_secret": "k"}, {"X-Grafana-Alerting-Signature": "sig"}, None),
+        ({"grafana_secret": "k"}, {"Authorization": "Bearer tok"}, "signature"),
+        (  # both configured: both must check out
+            {"grafana_secret": "k", "grafana_token": "tok"},
+            {"X-Grafana-Alerting-Signature": "sig"},
+            "signature",
+        ),
+        (
+            {"grafana_secret": "k", "grafana_token": "tok"},
+            {"X-Grafana-Alerting-Signature": "sig", "Authorization": "Bearer tok"},
+            None,
+        ),
+    ],
+)
+def test_grafana_signs_or_sends_a_token_or_both(
+    tmp_path: Path, configured: dict[str, str], headers: dict[str, str], refused: str | None
+) -> None:
+    data = b'{"a": 1}'
+    headers = {k: mac("k", data) if v == "sig" else v for k, v in headers.items()}
+    problem = request_problem("grafana", make_settings(tmp_path, **configured), headers, data)
+    assert (problem[0] if problem else None) == refused
+    if refused == "no_secret":
+        assert problem is not None and "GRAFANA_SECRET or GRAFANA_TOKEN" in problem[1]
+
+
 def test_delivery_key() -> None:
     one = delivery_key("generic", "o/r", b"x", {})
     assert one == delivery_key("generic", "O/R", b"x", {})
@@ -151,3 +191,14 @@ def test_delivery_key() -> None:
         "sentry", "o/r", b"x", {"Request-ID": "2"}
     )
     assert len(one) <= 100
+
+
+def test_the_same_unnamed_body_later_is_the_alert_firing_again() -> None:
+    start = 1_800_000_000.0 - 1_800_000_000.0 % UNNAMED_RETRY_WINDOW
+    first = delivery_key("alertmanager", "o/r", b"x", {}, now=start)
+    assert first == delivery_key("alertmanager", "o/r", b"x", {}, now=start + 30)  # a retry
+    assert first != delivery_key("alertmanager", "o/r", b"x", {}, now=start + UNNAMED_RETRY_WINDOW)
+    named = {"X-Deckhand-Delivery": "n-1"}
+    assert delivery_key("generic", "o/r", b"x", named, now=start) == delivery_key(
+        "generic", "o/r", b"x", named, now=start + 10 * UNNAMED_RETRY_WINDOW
+    )  # a named request is the same request whenever it comes

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from pathlib import Path
 
 from app.alerts.sources import Alert
-from app.alerts.store import AlertStore, flush_time
+from app.alerts.store import AlertStore, flush_phase, flush_time
+from app.alerts.tracker import AlertTracker
+from app.config.repo import AlertsConfig
+from app.github.client import MAX_ATTEMPTS
 from app.store.database import Database
+from tests.support.deckhand import make_settings
 
 
 def alert(fingerprint: str = "fp", status: str = "firing") -> Alert:
@@ -55,7 +61,38 @@ async def test_one_claim_at_a_time(tmp_path: Path) -> None:
     await store.db.close()
 
 
+async def test_a_claim_lasts_as_long_as_creating_the_issue_may_take(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    await store.record("o/r", "b1", [alert()])
+    key = alert().key("o/r")
+    settings = make_settings(tmp_path, github_max_inline_wait=60.0, github_timeout=30.0)
+    tracker = AlertTracker(None, store.db, settings, AlertsConfig(), "o/r", 1, None)
+    seconds = tracker._claim_seconds()
+    assert seconds == MAX_ATTEMPTS * (60.0 + 30.0) + 30.0  # every attempt waits, then times out
+    before = time.time()
+    assert await store.claim("o/r", key, seconds) == "new"
+    row = await store.get("o/r", key)
+    assert row is not None and row.claimed_until is not None
+    assert before + seconds <= row.claimed_until <= time.time() + seconds
+    await store.db.close()
+
+
 def test_flush_buckets() -> None:
     assert flush_time(100.0, 30.0) == 120.0
     assert flush_time(119.9, 30.0) == 120.0
     assert flush_time(120.0, 30.0) == 150.0
+    # shifted by a phase: buckets end at 7, 37, 67, ...
+    assert flush_time(100.0, 30.0, 7.0) == 127.0
+    assert flush_time(126.9, 30.0, 7.0) == 127.0
+    assert flush_time(127.0, 30.0, 7.0) == 157.0
+    # at a bucket's very end, float rounding must not give back `now` itself
+    assert flush_time(153.39999999999998, 7.3, 0.1) > 153.39999999999998
+
+
+def test_the_flushes_of_a_storm_are_spread_over_the_interval() -> None:
+    phases = sorted(flush_phase(f"key-{n}", 30.0) for n in range(20))
+    assert all(0.0 <= p < 30.0 for p in phases)
+    assert flush_phase("key-3", 30.0) == flush_phase("key-3", 30.0)  # stable for a key
+    assert len({round(p, 3) for p in phases}) == 20
+    assert max(b - a for a, b in itertools.pairwise(phases)) < 10.0  # no wide gap
+    assert phases[-1] - phases[0] > 15.0

@@ -19,8 +19,8 @@ from tests.dashboard.conftest import deployment
 
 def _rows(*spec: tuple[int, str, float, float]) -> list[DeploymentRow]:
     """(id, status, created_at, updated_at) -> rows, in the store's order (newest first)."""
-    timed = [(deployment(n, status, created_at=c), u) for n, status, c, u in spec]
-    return rows_of(sorted(timed, key=lambda t: -t[0].created_at))
+    records = [replace(deployment(n, s, created_at=c), updated_at=u) for n, s, c, u in spec]
+    return rows_of(sorted(records, key=lambda r: -r.created_at))
 
 
 def test_success_rate_counts_finished_deployments_only() -> None:
@@ -46,15 +46,25 @@ def test_time_to_recover_is_the_mean_from_going_bad_to_the_next_success() -> Non
 
 
 def test_a_rolled_back_deployment_went_bad_when_its_rollback_started() -> None:
-    bad = deployment(2, "success", created_at=200)  # deployed fine, then failed its health
-    rollback = replace(deployment(3, "success", created_at=260), rollback_of=2)
-    rows = rows_of(
-        [(rollback, 290.0), (bad, 210.0), (deployment(1, "inactive", created_at=100), 105.0)]
-    )
+    bad = replace(deployment(2, "success", created_at=200), updated_at=210)  # then unhealthy
+    rollback = replace(deployment(3, "success", created_at=260), rollback_of=2, updated_at=290)
+    first = replace(deployment(1, "inactive", created_at=100), updated_at=105)
+    rows = rows_of([rollback, bad, first])
     by_id = {row.record.id: row for row in rows}
     assert by_id[2].rolled_back_by == rollback and by_id[2].bad and not by_id[2].good
     assert incidents(rows) == [(260, 290)]
     assert time_to_recover(rows) == 30
+
+
+def test_of_two_rollbacks_the_first_is_named_and_starts_the_incident() -> None:
+    bad = replace(deployment(2, "success", created_at=200), updated_at=205)
+    first = replace(deployment(3, "failure", created_at=260), rollback_of=2, updated_at=270)
+    second = replace(deployment(4, "success", created_at=300), rollback_of=2, updated_at=310)
+    rows = rows_of([second, first, bad])
+    by_id = {row.record.id: row for row in rows}
+    assert by_id[2].rolled_back_by == first
+    assert incidents(rows) == [(260, 310)]
+    assert time_to_recover(rows) == 50
 
 
 def test_no_recovery_yet_means_no_time_and_an_open_incident() -> None:

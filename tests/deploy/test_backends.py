@@ -213,19 +213,22 @@ async def test_webhook_refuses_without_a_url(tmp_path: Path, db: Any) -> None:
     [
         (b"not json", "line 1 column 1"),
         (b"[1]", "not a JSON object"),
-        (b'{"state": "done"}', "state must be one of"),
-        (b'{"state": "success", "log_url": "ftp://x"}', "log_url"),
-        (b'{"state": "success", "description": 3}', "description"),
+        (b'{"state": "success"}', "deployment_id must be 42"),
+        (b'{"deployment_id": 41, "state": "success"}', "deployment_id must be 42"),  # replayed
+        (b'{"deployment_id": "42", "state": "success"}', "deployment_id must be 42"),
+        (b'{"deployment_id": 42, "state": "done"}', "state must be one of"),
+        (b'{"deployment_id": 42, "state": "success", "log_url": "ftp://x"}', "log_url"),
+        (b'{"deployment_id": 42, "state": "success", "description": 3}', "description"),
     ],
 )
 def test_malformed_callbacks(body: bytes, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        parse_callback(body)
+        parse_callback(body, 42)
 
 
 def test_a_callback_keeps_its_fields() -> None:
-    body = b'{"state": "in_progress", "log_url": "https://ci.example/1", "extra": 1}'
-    assert parse_callback(body) == {
+    body = b'{"deployment_id": 42, "state": "in_progress", "log_url": "https://ci.example/1"}'
+    assert parse_callback(body, 42) == {
         "state": "in_progress",
         "log_url": "https://ci.example/1",
         "description": "",

@@ -227,6 +227,19 @@ async def test_a_refused_creation_frees_the_slot(parts: Any, fake_github: Any) -
     assert deployments(fake_github) == []
 
 
+async def test_a_lock_taken_while_a_command_waited_still_holds(parts: Any) -> None:
+    _, db = parts
+    store = DeployStore(db)
+    await store.lock(REPO, "production", "Bob", "incident")  # after alice's own check
+    reserved = await store.reserve(REPO, "production", "c:1", actor="alice")
+    assert reserved is Reservation.LOCKED and not reserved
+    assert (await store.state(REPO, "production")).in_flight is None  # nothing taken
+    assert await store.reserve(REPO, "production", "c:2", actor="bob") is Reservation.TAKEN
+    await store.release(REPO, "production", None, "c:2")
+    # an automatic rollback names no actor: the lock does not stop it
+    assert await store.reserve(REPO, "production", "auto-rollback:1") is Reservation.TAKEN
+
+
 async def test_reservations_remember_their_command(parts: Any) -> None:
     _, db = parts
     store = DeployStore(db)

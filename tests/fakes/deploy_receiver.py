@@ -117,8 +117,8 @@ class DeployReceiver(LoopbackServer):
     ) -> tuple[int, dict[str, Any]]:
         """POST a signed status callback to `url`; (status, JSON answer)."""
         assert self._session is not None
-        if body is None:
-            fields: dict[str, Any] = {"state": state}
+        if body is None:  # named as Deckhand's request named it (the URL's last part)
+            fields: dict[str, Any] = {"deployment_id": int(url.rsplit("/", 1)[1]), "state": state}
             if log_url is not None:
                 fields["log_url"] = log_url
             if description is not None:

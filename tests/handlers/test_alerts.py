@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -167,22 +168,29 @@ async def repo(fake_github: FakeGitHub, git_server: GitServer, auto_close: bool)
     return {"base": base, "head": head}
 
 
-@pytest.fixture
-async def alerts(
-    start_deckhand: Any, fake_github: FakeGitHub, app_keys: Any, repo: Any
+async def started(
+    start_deckhand: Any, fake_github: FakeGitHub, app_keys: Any, **settings: Any
 ) -> AlertClient:
+    """Deckhand with every source's secret and the repository's installation known."""
     bot = await start_deckhand(
         github_api_url=fake_github.url,
         github_app_id=app_keys.app_id,
         github_private_key=app_keys.private_pem,
-        max_attempts=3,
         **SECRETS,
+        **settings,
     )
     installed = {"id": INSTALLATION, "account": {"login": "octo-org", "type": "Organization"}}
     await InstallationStore(bot.app[SERVICE].db).record(
         installed, "active", [{"full_name": REPO, "id": 1}]
     )
     return AlertClient(bot)
+
+
+@pytest.fixture
+async def alerts(
+    start_deckhand: Any, fake_github: FakeGitHub, app_keys: Any, repo: Any
+) -> AlertClient:
+    return await started(start_deckhand, fake_github, app_keys, max_attempts=3)
 
 
 # ------------------------------------------------------------------ each source
@@ -341,12 +349,24 @@ async def test_resolved_labels_and_auto_close(
         assert issue.state == ("closed" if auto_close else "open")
 
 
-async def test_sentry_issue_resolved(alerts: AlertClient, fake_github: FakeGitHub) -> None:
+async def test_sentry_issue_resolved_then_unresolved(
+    alerts: AlertClient, fake_github: FakeGitHub
+) -> None:
     headers = {"Sentry-Hook-Resource": "issue"}
     await alerts.deliver("sentry", fixture("sentry_issue_created"), headers=headers)
     await alerts.deliver("sentry", fixture("sentry_issue_resolved"), headers=headers)
     [issue] = fake_github.issues_in(REPO)
     assert "resolved" in issue.labels and issue.state == "open"
+    await alerts.deliver("sentry", fixture("sentry_issue_unresolved"), headers=headers)
+    await eventually(lambda: "resolved" not in issue.labels)  # firing again, at the flush
+    assert len(fake_github.issues_in(REPO)) == 1
+
+
+async def test_grafana_resolved(alerts: AlertClient, fake_github: FakeGitHub) -> None:
+    await alerts.deliver("grafana", fixture("grafana_firing"))
+    await alerts.deliver("grafana", fixture("grafana_resolved"))
+    [issue] = fake_github.issues_in(REPO)
+    assert "resolved" in issue.labels
 
 
 async def test_closed_issue_reopens_within_the_window_and_is_replaced_after(
@@ -375,6 +395,25 @@ async def test_closed_issue_reopens_within_the_window_and_is_replaced_after(
         lambda: any("Fired 2 times" in c for c in bot_comments(fake_github, new.number))
     )
     assert len(fake_github.issues_in(REPO)) == 2
+
+
+async def test_a_replacement_issue_names_the_deployment_before_its_recurrence(
+    alerts: AlertClient, fake_github: FakeGitHub, git_server: GitServer, repo: Any
+) -> None:
+    _, first_suspect = await seed_deployments(alerts, fake_github, git_server, repo)
+    await alerts.deliver("generic", generic(), headers={"X-Deckhand-Delivery": "a"})
+    [old] = fake_github.issues_in(REPO)
+    assert f"Deployment **{first_suspect.id}**" in (old.body or "")
+    await eventually(lambda: quiet(alerts.db))
+    old.state, old.closed_at = "closed", time.time() - 8 * 86400
+    # deployed after the first sighting, before it fires again
+    seeded = fake_github.add_deployment(REPO, repo["head"], ref="main", environment="production")
+    later = dataclasses.replace(first_suspect, id=seeded.id, created_at=time.time())
+    await DeployStore(alerts.db).record(later, None)
+    await alerts.deliver("generic", generic(), headers={"X-Deckhand-Delivery": "b"})
+    await eventually(lambda: len(fake_github.issues_in(REPO)) == 2)
+    new = fake_github.issues_in(REPO)[1]
+    assert f"Deployment **{later.id}**" in (new.body or "")
 
 
 async def test_firing_again_removes_the_resolved_label(
@@ -516,6 +555,32 @@ async def test_github_errors_while_creating_never_duplicate(
     assert len(fake_github.issues_in(REPO)) == 1
 
 
+async def test_an_issue_created_whose_answer_was_lost_is_not_created_again(
+    alerts: AlertClient, fake_github: FakeGitHub
+) -> None:
+    fake_github.lose_answer_next("POST", "/repos/{owner}/{repo}/issues", 502)
+    await alerts.deliver("generic", generic(), headers={"X-Deckhand-Delivery": "x"})
+    await alerts.deliver("generic", generic(), headers={"X-Deckhand-Delivery": "y"})
+    assert len(fake_github.requests_for("issues/create")) == 1  # the retry found it
+    [issue] = fake_github.issues_in(REPO)
+    [row] = await AlertStore(alerts.db).rows(REPO)
+    assert row.issue_number == issue.number
+
+
+async def test_a_resolve_before_the_issue_could_be_opened_is_kept(
+    alerts: AlertClient, fake_github: FakeGitHub
+) -> None:
+    fake_github.fail_next("POST", "/repos/{owner}/{repo}/issues", 502, times=1)
+    status, answer = await alerts.send("generic", generic(), headers={"X-Deckhand-Delivery": "x"})
+    assert status == 202
+    await eventually(lambda: fake_github.requests_for("issues/create"))  # failed: a retry waits
+    resolved = generic(status="resolved")
+    await alerts.deliver("generic", resolved, headers={"X-Deckhand-Delivery": "y"})
+    await alerts.bot.wait_finished([answer["delivery"]])
+    [issue] = fake_github.issues_in(REPO)  # opened by the retry, and at once resolved
+    assert "resolved" in issue.labels
+
+
 async def test_a_lost_claim_finds_the_issue_by_its_marker(
     alerts: AlertClient, fake_github: FakeGitHub
 ) -> None:
@@ -532,28 +597,24 @@ async def test_a_lost_claim_finds_the_issue_by_its_marker(
 
 # ----------------------------------------------------------------------- triage
 async def test_ai_triage_comments_and_never_blocks(
-    start_deckhand: Any, fake_github: FakeGitHub, app_keys: Any, repo: Any
+    start_deckhand: Any, fake_github: FakeGitHub, git_server: GitServer, app_keys: Any, repo: Any
 ) -> None:
+    checkout = "".join(f"# line {n}\n" for n in range(1, 12)) + "    return cart['items']\n"
+    git_server.commit(REPO, "main", {"app/checkout.py": checkout}, message="Checkout")
     async with FakeOpenAI() as ai:
-        bot = await start_deckhand(
-            github_api_url=fake_github.url,
-            github_app_id=app_keys.app_id,
-            github_private_key=app_keys.private_pem,
-            openai_api_key=ai.api_key,
-            openai_base_url=ai.url,
-            **SECRETS,
+        client = await started(
+            start_deckhand, fake_github, app_keys, openai_api_key=ai.api_key, openai_base_url=ai.url
         )
-        installed = {"id": INSTALLATION, "account": {"login": "octo-org"}}
-        await InstallationStore(bot.app[SERVICE].db).record(
-            installed, "active", [{"full_name": REPO, "id": 1}]
-        )
-        client = AlertClient(bot)
         ai.reply(json.dumps({"cause": "unit_price divides by a zero count.", "confidence": "high"}))
         await client.deliver("generic", generic("one"))
         [first] = fake_github.issues_in(REPO)
         found = await eventually(lambda: bot_comments(fake_github, first.number))
         assert "AI triage" in found[0] and "divides by a zero count" in found[0]
         assert "app/checkout.py:12" in ai.requests[-1].text
+        # the code at the frame, read at the default branch (no deployment yet)
+        asked = ai.requests[-1].json["messages"][1]["content"]
+        assert "===== app/checkout.py, lines 1-12, at the default branch =====" in asked
+        assert ">    12 |     return cart['items']" in asked and "     11 | # line 11" in asked
 
         ai.status(500)
         await client.deliver("generic", generic("two"))
@@ -561,3 +622,23 @@ async def test_ai_triage_comments_and_never_blocks(
         await eventually(lambda: len(ai.requests) >= 3)
         await asyncio.sleep(0.3)
         assert bot_comments(fake_github, second.number) == []
+
+
+async def test_ai_triage_reads_the_code_at_the_suspect_deployment(
+    start_deckhand: Any, fake_github: FakeGitHub, git_server: GitServer, app_keys: Any, repo: Any
+) -> None:
+    async with FakeOpenAI() as ai:
+        client = await started(
+            start_deckhand, fake_github, app_keys, openai_api_key=ai.api_key, openai_base_url=ai.url
+        )
+        _, suspect = await seed_deployments(client, fake_github, git_server, repo)
+        # main moved on since the deployment: the triage must show what runs
+        git_server.commit(REPO, "main", {"app/pricing.py": "x = 99\n"}, message="Later")
+        ai.reply(json.dumps({"cause": "x is 2.", "confidence": "low"}))
+        frame = {"path": "app/pricing.py", "line": 1, "function": "unit_price"}
+        await client.deliver("generic", generic("priced", stacktrace=[frame]))
+        [issue] = fake_github.issues_in(REPO)
+        await eventually(lambda: bot_comments(fake_github, issue.number))
+        asked = ai.requests[-1].json["messages"][1]["content"]
+        assert f"===== app/pricing.py, lines 1-1, at commit {suspect.sha[:7]} =====" in asked
+        assert ">     1 | x = 2" in asked and "x = 99" not in asked

@@ -9,8 +9,11 @@ import time
 from typing import Any
 
 import pytest
+from aiohttp import web
 
+from app.deploy.store import DeployStore
 from app.setup.manifest import PERMISSIONS
+from app.web.keys import SERVICE
 from tests.fakes.git import GitServer
 from tests.fakes.github import FakeGitHub
 from tests.fakes.health_target import HealthTarget
@@ -219,6 +222,51 @@ async def deploy_and_succeed(bot: Any, fake_github: FakeGitHub, number: int) -> 
     return deployment
 
 
+async def test_slack_hears_of_finished_deployments_and_rollbacks(
+    start_deckhand: Any, fake_github: FakeGitHub, app_keys: Any, setup: Any, aiohttp_server: Any
+) -> None:
+    heard: list[str] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        heard.append((await request.json())["text"])
+        return web.Response(text="ok")
+
+    slack = web.Application()
+    slack.router.add_post("/hook", hook)
+    server = await aiohttp_server(slack)
+    bot = await start_deckhand(
+        github_api_url=fake_github.url,
+        github_app_id=app_keys.app_id,
+        github_private_key=app_keys.private_pem,
+        config_cache=False,
+        slack_webhook_url=str(server.make_url("/hook")),
+    )
+    first = await deploy_and_succeed(bot, fake_github, setup["number"])
+    await say(bot, fake_github, setup["number"], "/deploy production")
+    second = deployments(fake_github)[-1]
+    await report(bot, fake_github, second.id, "failure")
+    await report(bot, fake_github, second.id, "failure")  # told once
+    assert heard == [
+        f"Deckhand: {REPO} production: deployment {first.id} of {first.sha[:7]} by maintainer: "
+        "success.",
+        f"Deckhand: {REPO} production: deployment {second.id} of {second.sha[:7]} by "
+        "maintainer: failure.",
+    ]
+
+
+async def test_a_retried_deploy_is_not_refused_for_its_own_deployment(
+    bot: Any, fake_github: FakeGitHub, setup: Any
+) -> None:
+    await deploy_and_succeed(bot, fake_github, setup["number"])
+    await deploy_and_succeed(bot, fake_github, setup["number"])  # 2 of 3 an hour
+    # the third is recorded, then GitHub fails its "queued" status: the job runs again
+    statuses = "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+    fake_github.fail_next("POST", statuses, 502, times=1)
+    reply = await say(bot, fake_github, setup["number"], "/deploy production")
+    assert "Deploying" in reply and "an hour" not in reply
+    assert len(deployments(fake_github)) == 3
+
+
 async def test_rollback_after_exactly_n_failed_probes(
     bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any, target: Any
 ) -> None:
@@ -242,6 +290,26 @@ async def test_rollback_after_exactly_n_failed_probes(
     assert "locked by deckhand" in reply
 
 
+async def test_a_rollback_that_failed_half_way_is_finished_by_its_retry(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any, target: Any
+) -> None:
+    await deploy_and_succeed(bot, fake_github, setup["number"])
+    head = git_server.commit(REPO, "feature", {"app.py": "x = 6\n"}, message="Newer")
+    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    await deploy_and_succeed(bot, fake_github, setup["number"])
+    # GitHub fails the rollback's issue: the redeploy and the PR comment already happened
+    fake_github.fail_next("POST", "/repos/{owner}/{repo}/issues", 502, times=1)
+    target.failing(503)
+    await eventually(lambda: fake_github.issues_in(REPO) != [], within=30)
+    assert [r.status for r in fake_github.requests_for("issues/create")] == [502, 201]
+    assert len(deployments(fake_github)) == 3  # the retry adopted the rollback deployment
+    notices = [
+        c for c in fake_github.comments_on(REPO, setup["number"]) if "deckhand:rollback" in c.body
+    ]
+    assert len(notices) == 1  # and found its PR comment
+    assert (await DeployStore(bot.app[SERVICE].db).state(REPO, "production")).locked_by
+
+
 async def test_rollback_command_redeploys_the_previous_good_commit(
     bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any
 ) -> None:
@@ -253,6 +321,11 @@ async def test_rollback_command_redeploys_the_previous_good_commit(
     assert f"back to `{first.sha[:7]}`" in reply
     rollback = deployments(fake_github)[-1]
     assert rollback.sha == first.sha and rollback.payload["rollback_of"] == second.id
+    await report(bot, fake_github, rollback.id, "success")  # the reply follows, as /deploy's
+    comments = fake_github.comments_on(REPO, setup["number"])
+    replies = [c.body for c in comments if c.user is fake_github.app.bot and "ollback" in c.body]
+    assert len(replies) == 1  # the /rollback reply, edited in place
+    assert f"Rollback {rollback.id} of `{first.sha[:7]}` to **production**: success" in replies[0]
     history = await say(bot, fake_github, setup["number"], "/history production")
     assert f"rollback of {second.id}" in history
 
@@ -348,6 +421,10 @@ async def test_components_follow_changed_files_and_their_importers(
     assert "components: api, core." in second
     assert "`api/views.py` → `core/service.py` → `core/models.py`" in second
     assert deployments(fake_github)[-1].payload["components"] == ["api", "core"]
+    await report(bot, fake_github, deployments(fake_github)[-1].id, "success")
+    typo = await say(bot, fake_github, number, "/deploy staging --components api cor")
+    assert "no component named `cor`" in typo and "`api`, `core`, `database`" in typo
+    assert len(deployments(fake_github)) == 2  # nothing started
 
 
 async def test_a_deployed_components_health_url_is_watched_too(

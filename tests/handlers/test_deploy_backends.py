@@ -227,8 +227,13 @@ async def test_a_badly_signed_callback_is_refused_and_not_stored(
     url = f"{bot.url}/webhooks/deploy/{deployment.id}"
     status, answer = await receiver.callback(url, "success", secret="not-the-secret")
     assert status == 401 and "signature" in answer["error"]
-    status, answer = await receiver.callback(url, "success", body=b'{"state": "done"}')
+    done = json.dumps({"deployment_id": deployment.id, "state": "done"}).encode()
+    status, answer = await receiver.callback(url, "success", body=done)
     assert status == 400 and "state must be one of" in answer["error"]
+    # a callback signed for another deployment is not taken for this one
+    other = json.dumps({"deployment_id": deployment.id + 1, "state": "success"}).encode()
+    status, answer = await receiver.callback(url, "success", body=other)
+    assert status == 400 and "deployment_id must be" in answer["error"]
     status, answer = await receiver.callback(url, "success", body=b"x" * (1024 * 1024 + 1))
     assert status == 413
     assert await store.counts() == before
@@ -333,6 +338,8 @@ async def test_callbacks_are_refused_without_a_secret(
     bot = await start_deckhand()  # no DECKHAND_DEPLOY_WEBHOOK_SECRET
     status, answer = await receiver.callback(f"{bot.url}/webhooks/deploy/1", "success")
     assert status == 401 and "DECKHAND_DEPLOY_WEBHOOK_SECRET" in answer["error"]
-    status, answer = await receiver.callback(f"{bot.url}/webhooks/deploy/abc", "success")
+    status, answer = await receiver.callback(
+        f"{bot.url}/webhooks/deploy/abc", "success", body=b'{"state": "success"}'
+    )
     assert status == 400
     assert not await bot.store.list()  # nothing stored

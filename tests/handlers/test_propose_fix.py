@@ -220,8 +220,13 @@ async def test_a_model_failure_is_answered(
         await comment(bot, fake_github, number, "/propose-fix", "maintainer")
         ai.status(500)
         await comment(bot, fake_github, number, "/propose-fix", "maintainer")
-    first, second = replies(fake_github, number)
-    assert "not the JSON asked for" in first and "could not be asked" in second
+        ai.reset()
+        ai.truncated()
+        await comment(bot, fake_github, number, "/propose-fix", "maintainer")
+    first, second, third = replies(fake_github, number)
+    assert "not the JSON asked for" in first
+    assert "No fix was proposed: the model API answered HTTP 500." in second
+    assert "No fix was proposed: the model's answer was cut off at the output token limit." in third
     assert git_server.pushes == []
 
 

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from app.review.store import ReviewStore
 from app.setup.manifest import PERMISSIONS
+from app.web.keys import SERVICE
 from tests.fakes.git import GitServer
 from tests.fakes.github import FakeGitHub
 
@@ -42,6 +44,20 @@ async def deliver(bot: Any, event: str, payload: dict[str, Any]) -> None:
 def open_pr(fake_github: FakeGitHub, git_server: GitServer, files: dict[str, str]) -> int:
     git_server.commit(REPO, "feature", files, message="Add feature")
     return fake_github.open_pull_request(REPO, head="feature", base="main", user="alice")
+
+
+async def reviewed_pull(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, files: dict[str, str]
+) -> tuple[str, int]:
+    """With autofix off, a pull request of one commit (`files`), reviewed; (head, number)."""
+    git_server.commit(
+        REPO, "main", {".github/deckhand.yml": "review:\n  autofix: false\n"}, message="config"
+    )
+    head = git_server.commit(REPO, "feature", files, message="one")
+    number = fake_github.open_pull_request(REPO, head="feature", base="main", user="alice")
+    opened = fake_github.payloads.pull_request_payload(REPO, number, "opened", INSTALLATION)
+    await deliver(bot, "pull_request", opened)
+    return head, number
 
 
 async def test_missing_colon_gets_an_annotation_and_a_fix_commit(
@@ -102,6 +118,26 @@ async def test_a_check_run_whose_answer_was_lost_is_not_opened_twice(
     assert len(fake_github.requests_for("checks/create")) == 1
 
 
+async def test_a_review_that_cannot_finish_never_leaves_its_check_in_progress(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer
+) -> None:
+    head = git_server.commit(REPO, "feature", {"app.py": BROKEN}, message="Break it")
+    number = fake_github.open_pull_request(REPO, head="feature", base="main", user="alice")
+    # The bot's git identity cannot be read (404: retrying cannot help): the job stops
+    # after its check run was opened, before it was completed.
+    fake_github.fail_next("GET", "/users/{username}", 404, times=None)
+    payload = fake_github.payloads.pull_request_payload(REPO, number, "opened", INSTALLATION)
+    status, _, delivery_id = await bot.post("pull_request", payload)
+    assert status == 202
+    delivery = (await bot.wait_finished([delivery_id]))[delivery_id]
+    assert delivery.status == "dead"
+    [run] = [r for r in fake_github.check_runs.values() if r.head_sha == head]
+    assert (run.status, run.conclusion) == ("completed", "failure")
+    assert run.output["title"] == "The review could not finish"
+    assert "BadRequest" in run.output["summary"]
+    assert git_server.head(REPO, "feature") == head  # nothing pushed
+
+
 async def test_fork_without_maintainer_edits_gets_suggestions(
     bot: Any, fake_github: FakeGitHub, git_server: GitServer
 ) -> None:
@@ -124,19 +160,25 @@ async def test_fork_without_maintainer_edits_gets_suggestions(
     [run] = fake_github.check_runs.values()
     assert "fork" in run.output["summary"]
 
+    # another push, the broken line untouched: its suggestion is not posted again
+    head = git_server.head(fork, "patch")
+    git_server.commit(fork, "patch", {"README.md": "# widgets!\n"}, message="Docs")
+    await deliver(
+        bot,
+        "pull_request",
+        fake_github.payloads.pull_request_payload(
+            REPO, number, "synchronize", INSTALLATION, before=head
+        ),
+    )
+    again = [c.body for c in pull.review_comments if "```suggestion" in c.body]
+    assert len(again) == len([b for b in bodies if "```suggestion" in b])
+
 
 async def test_summary_comment_is_edited_and_findings_are_not_repeated(
     bot: Any, fake_github: FakeGitHub, git_server: GitServer
 ) -> None:
-    git_server.commit(
-        REPO, "main", {".github/deckhand.yml": "review:\n  autofix: false\n"}, message="config"
-    )
-    first = git_server.commit(REPO, "feature", {"app.py": "import os\n" + GOOD}, message="one")
-    number = fake_github.open_pull_request(REPO, head="feature", base="main", user="alice")
-    await deliver(
-        bot,
-        "pull_request",
-        fake_github.payloads.pull_request_payload(REPO, number, "opened", INSTALLATION),
+    first, number = await reviewed_pull(
+        bot, fake_github, git_server, {"app.py": "import os\n" + GOOD}
     )
     second = git_server.commit(REPO, "feature", {"README.md": "# widgets!\n"}, message="two")
     await deliver(
@@ -155,6 +197,43 @@ async def test_summary_comment_is_edited_and_findings_are_not_repeated(
     assert git_server.pushes == []  # autofix off
     runs = {r.head_sha: r for r in fake_github.check_runs.values()}
     assert runs[second].actions and runs[second].actions[0]["identifier"] == "apply-fixes"
+
+
+async def test_findings_over_the_cap_are_reported_on_the_next_push(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer
+) -> None:
+    many = "".join(f"print(undefined_{n})\n" for n in range(60))  # 60 findings, no fix
+    first, number = await reviewed_pull(bot, fake_github, git_server, {"app.py": many})
+    git_server.commit(REPO, "feature", {"README.md": "# widgets!\n"}, message="two")
+    synchronized = fake_github.payloads.pull_request_payload(
+        REPO, number, "synchronize", INSTALLATION, before=first
+    )
+    await deliver(bot, "pull_request", synchronized)
+    pull = fake_github.pull_request(REPO, number)
+    per_review = [
+        sum(1 for c in pull.review_comments if c.review is review) for review in pull.reviews
+    ]
+    assert per_review == [50, 10]  # the ten that did not fit, once each
+    assert len({c.line for c in pull.review_comments}) == 60
+
+
+async def test_a_summary_whose_id_was_lost_is_found_by_its_marker(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer
+) -> None:
+    first, number = await reviewed_pull(
+        bot, fake_github, git_server, {"app.py": "import os\n" + GOOD}
+    )
+    # as if the run had died between posting the summary and recording its id
+    await ReviewStore(bot.app[SERVICE].db).forget_summary_comment(REPO, number)
+    git_server.commit(REPO, "feature", {"README.md": "# widgets!\n"}, message="two")
+    synchronized = fake_github.payloads.pull_request_payload(
+        REPO, number, "synchronize", INSTALLATION, before=first
+    )
+    await deliver(bot, "pull_request", synchronized)
+    summaries = [
+        c for c in fake_github.comments_on(REPO, number) if "deckhand:review-summary" in c.body
+    ]
+    assert len(summaries) == 1
 
 
 async def test_skip_marker_means_no_run(
@@ -235,6 +314,20 @@ async def test_a_branch_push_is_reviewed_and_fixed(
     [push] = git_server.pushes
     assert push.old == head and git_server.show(REPO, push.new, "app.py").decode() == GOOD
     assert main == git_server.head(REPO, "main")
+
+
+async def test_a_push_to_the_default_branch_is_reviewed_but_fixed_only_on_request(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer
+) -> None:
+    before = git_server.head(REPO, "main")
+    head = git_server.commit(REPO, "main", {"app.py": BROKEN}, message="Merge a pull request")
+    await deliver(
+        bot, "push", fake_github.payloads.push_payload(REPO, "main", before, head, INSTALLATION)
+    )
+    [run] = [r for r in fake_github.check_runs.values() if r.head_sha == head]
+    assert run.conclusion == "failure"
+    assert "fixed only on request" in run.output["summary"]
+    assert git_server.pushes == [] and git_server.head(REPO, "main") == head
 
 
 async def test_a_push_to_a_pull_requests_branch_is_left_to_the_pr_run(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from app.config.repo import ReviewConfig
 from app.review.analysis import analyse, selection
 
@@ -63,3 +67,28 @@ def test_workflows_and_binary_files_are_never_changed() -> None:
     assert analysis.fixed == {}
     skipped = [r for r in analysis.reports if r.skipped]
     assert [r.path for r in skipped] == ["logo.png"]
+
+
+def test_a_ruff_configuration_cannot_show_the_services_environment_or_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DECKHAND_TEST_SECRET", "hunter2-do-not-show")
+    private = tmp_path / "service.env"
+    private.write_text("GITHUB_WEBHOOK_SECRET=file-secret-do-not-show\n")
+    changed = {"app.py": b"import os\n"}
+    for target in ("/proc/self/environ", str(private)):
+        support = {"pyproject.toml": f'[tool.ruff]\nextend = "{target}"\n'.encode()}
+        analysis = analyse(changed, support, ["app.py"], ReviewConfig(), fixes=True)
+        shown = "\n".join(analysis.warnings + analysis.notes)
+        assert "do-not-show" not in shown
+        assert all("do-not-show" not in f.message for f in analysis.findings)
+
+
+def test_the_bot_commits_only_safe_fixes_even_when_the_config_allows_unsafe_ones() -> None:
+    changed = {"app.py": b"def f():\n    x = 1\n    return 2\n"}  # F841: an unsafe fix
+    support = {
+        "pyproject.toml": b"[tool.ruff]\nunsafe-fixes = true\n[tool.ruff.lint]\nselect = ['F']\n"
+    }
+    analysis = analyse(changed, support, ["app.py"], ReviewConfig(), fixes=True)
+    assert [f.rule for f in analysis.findings] == ["ruff/F841"]
+    assert analysis.fixed == {} and analysis.notes == []  # nothing changed unannounced

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -47,6 +48,29 @@ async def test_a_transaction_is_committed_and_a_failed_one_leaves_nothing(db: Da
     assert await db.read(_notes) == [1]
     await db.transaction(_insert, 3)  # the connection kept open is still usable
     assert await db.read(_notes) == [1, 3]
+
+
+def _commits(mode: str) -> float:
+    name = "deckhand_database_commit_seconds_count"
+    return REGISTRY.get_sample_value(name, {"mode": mode}) or 0.0
+
+
+async def test_commits_are_timed_by_whether_they_waited_for_the_disk(db: Database) -> None:
+    await db.transaction(_create)
+    durable, relaxed = _commits("durable"), _commits("relaxed")
+    waits = REGISTRY.get_sample_value("deckhand_database_wait_seconds_count") or 0.0
+    await db.transaction(_insert, 1)
+    await db.transaction(_insert, 2, durable=False)
+    await db.read(_notes)
+    assert (_commits("durable"), _commits("relaxed")) == (durable + 1, relaxed + 1)
+
+    def fail(conn: Connection) -> None:
+        raise ValueError("nothing to commit")
+
+    with pytest.raises(ValueError):
+        await db.transaction(fail)
+    assert (_commits("durable"), _commits("relaxed")) == (durable + 1, relaxed + 1)
+    assert REGISTRY.get_sample_value("deckhand_database_wait_seconds_count") == waits + 4
 
 
 async def test_what_a_reader_writes_is_not_kept(db: Database) -> None:

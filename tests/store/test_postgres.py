@@ -281,6 +281,7 @@ async def test_installation_store_round_trip(db: Database) -> None:
     await store.record(installation, ACTIVE, [{"full_name": "octo-org/a", "id": 1}])
     await store.add_repositories(installation, [{"full_name": "octo-org/b", "id": 2}])
     assert await store.installation_for("octo-org/b") == 1001
+    assert await store.installation_for("Octo-Org/B") == 1001  # names are case-insensitive
     got = await store.get(1001)
     assert got is not None
     assert (got["account"], got["repositories"]) == ("octo-org", ["octo-org/a", "octo-org/b"])
