@@ -688,6 +688,14 @@ async def test_problems_collects_what_fails_the_fixture(app_keys) -> None:
     assert gh.url.startswith("http://127.0.0.1:")
 
 
+async def test_a_browsers_favicon_request_is_not_an_api_call(app_keys) -> None:
+    async with FakeGitHub(app_id=app_keys.app_id, public_key_pem=app_keys.public_pem) as gh:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{gh.url}/favicon.ico") as response:
+                assert response.status == 204
+        assert gh.problems() == []
+
+
 # ------------------------------------------------------------------- validator
 def test_routing_prefers_literal_segments() -> None:
     v = OpenAPIValidator()

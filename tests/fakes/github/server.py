@@ -262,6 +262,8 @@ class FakeGitHub(GitHubState):
             return await answer_oauth(self, request)
         if NEW_APP_PATH.fullmatch(request.path):  # github.com's manifest form, ditto
             return await answer_new_app(self, request)
+        if request.path == "/favicon.ico":  # a browser on github.com's pages asks for it
+            return web.Response(status=204)
         raw_body = await request.read()
         raw_path = request.rel_url.raw_path
         body: Any = NO_BODY
