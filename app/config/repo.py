@@ -49,7 +49,10 @@ class EnvironmentConfig(_Section):
         description="Users or org/team slugs allowed to deploy; empty: anyone with write access",
     )
     required_checks: list[str] | None = Field(
-        default=None, description="Check names that must succeed; unset: every check on the head"
+        default=None,
+        description=(
+            "Check run or commit status names that must succeed; unset: every one on the head"
+        ),
     )
     confirm: bool = False
     after: str | None = None

@@ -26,6 +26,9 @@ from app.deploy.backends import BackendContext, backend_context
 from app.deploy.deployer import DeployRefused, DeployRequest, start
 from app.deploy.detect import detect_components
 from app.deploy.store import DeploymentRecord, DeployStore
+from app.logs import get_logger
+
+log = get_logger("deckhand.deploy")
 
 
 @dataclass(frozen=True)
@@ -178,9 +181,14 @@ async def _deploy(command: Deploy, given: CommandInput) -> str:
     name, env = _environment(command.environment, given)
     await _may_act(given, env, admin=command.force)
     sha, ref = await _head(given)
+    required: tuple[str, ...] | None = ()  # what GitHub checks again at creation
     if not command.force:
-        runs = await _check_runs(given, sha)
-        _refuse_if(rules.checks_refusal(runs, env.required_checks))
+        runs, statuses = await _check_runs(given, sha), await _commit_statuses(given, sha)
+        _refuse_if(rules.checks_refusal(runs, statuses or [], env.required_checks))
+        if env.required_checks is not None:
+            required = tuple(env.required_checks)
+        elif statuses is None:  # Deckhand saw only the check runs: GitHub checks them all
+            required = None
     if env.after and not await given.store.succeeded(given.repository, env.after, sha):
         raise Refusal(f"`{name}` takes only commits already deployed successfully to `{env.after}`")
     await _refuse_if_locked(given, name)
@@ -220,9 +228,7 @@ async def _deploy(command: Deploy, given: CommandInput) -> str:
             actor=given.actor,
             components=components,
             forced=command.force,
-            required_contexts=()
-            if command.force or env.required_checks is None
-            else tuple(env.required_checks),
+            required_contexts=required,
             pull_number=given.issue_number if given.is_pull_request else None,
             command_key=key,
             comment_url=given.comment_url,
@@ -265,6 +271,25 @@ async def _check_runs(given: CommandInput, sha: str) -> list[dict[str, Any]]:
     ):
         runs.append(run)
     return runs
+
+
+async def _commit_statuses(given: CommandInput, sha: str) -> list[dict[str, Any]] | None:
+    """The newest status per context; None when the installation has not granted
+    `statuses: read` (GitHub then checks the statuses when it creates the deployment)."""
+    statuses: list[dict[str, Any]] = []
+    try:
+        async for status in given.gh.getiter(
+            "/repos/{owner}/{repo}/commits/{ref}/status{?per_page}",
+            url_vars=_url_vars(given, ref=sha, per_page=100),
+            iterable_key="statuses",
+        ):
+            statuses.append(status)
+    except BadRequest as exc:
+        if int(exc.status_code) != 403:
+            raise
+        log.warning("commit_statuses_not_readable", repository=given.repository)
+        return None
+    return statuses
 
 
 async def _refuse_if_locked(given: CommandInput, environment: str) -> None:

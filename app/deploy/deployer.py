@@ -51,7 +51,8 @@ class DeployRequest:
     command_key: str | None = None  # "<comment id>:<line>"
     reason: str | None = None
     comment_url: str | None = None
-    required_contexts: tuple[str, ...] = ()
+    # What GitHub checks again when it creates the deployment; None: every context.
+    required_contexts: tuple[str, ...] | None = ()
 
 
 async def start(
@@ -215,7 +216,11 @@ async def _create(gh: Any, request: DeployRequest) -> dict[str, Any]:
             "auto_merge": False,
             # The environment's required checks (Deckhand checked them already; GitHub checks
             # again at creation); none for --force, rollbacks and unlisted requirements.
-            "required_contexts": list(request.required_contexts),
+            **(
+                {}
+                if request.required_contexts is None
+                else {"required_contexts": list(request.required_contexts)}
+            ),
             "payload": payload,
             "description": f"{what} by {request.actor} via Deckhand"[:140],
             "production_environment": request.environment == "production",

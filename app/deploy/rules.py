@@ -15,24 +15,30 @@ GREEN = frozenset({"success", "neutral", "skipped"})
 
 
 def checks_refusal(
-    check_runs: Sequence[Mapping[str, Any]], required: list[str] | None
+    check_runs: Sequence[Mapping[str, Any]],
+    statuses: Sequence[Mapping[str, Any]],
+    required: list[str] | None,
 ) -> str | None:
-    """`required` names must each have a green run; None: every run on the commit must be
+    """`required` names must each be green, as a check run or a commit status (GitHub's
+    required contexts are either); None: every check and status on the commit must be
     green (and there must be one, so an unchecked commit is not taken for a green one)."""
-    latest: dict[str, Mapping[str, Any]] = {}
+    latest: dict[str, tuple[bool, str | None]] = {}  # name -> (finished, conclusion)
     for run in check_runs:  # GitHub lists the newest first; keep the newest per name
-        latest.setdefault(str(run.get("name")), run)
+        latest.setdefault(
+            str(run.get("name")), (run.get("status") == "completed", run.get("conclusion"))
+        )
+    for status in statuses:  # the combined status holds the newest per context
+        state = status.get("state")
+        latest.setdefault(str(status.get("context")), (state != "pending", state))
     names = list(latest) if required is None else list(required)
     if required is None and not names:
         return "no checks have run on this commit yet"
     missing = [n for n in names if n not in latest]
-    pending = [n for n in names if n in latest and latest[n].get("status") != "completed"]
+    pending = [n for n in names if n in latest and not latest[n][0]]
     red = [
-        f"{n} ({latest[n].get('conclusion')})"
+        f"{n} ({latest[n][1]})"
         for n in names
-        if n in latest
-        and latest[n].get("status") == "completed"
-        and latest[n].get("conclusion") not in GREEN
+        if n in latest and latest[n][0] and latest[n][1] not in GREEN
     ]
     problems = []
     if red:

@@ -172,6 +172,55 @@ async def test_required_contexts(api: Api, fake_github: FakeGitHub, seeded: dict
     assert not fake_github.take_violations()
 
 
+async def test_commit_statuses(api: Api, fake_github: FakeGitHub, seeded: dict[str, Any]) -> None:
+    sha = seeded["head"]
+    status, body, _ = await api("GET", "/commits/feature/status")
+    assert status == 200 and (body["state"], body["total_count"], body["sha"]) == (
+        "pending",
+        0,
+        sha,
+    )
+
+    fake_github.add_commit_status(REPO, sha, "ci/test", "pending")
+    fake_github.add_commit_status(REPO, sha, "lint", "success")
+    fake_github.add_commit_status(REPO, sha, "ci/test", "success", target_url="https://ci/1")
+    status, body, _ = await api("GET", "/commits/feature/status")
+    assert body["state"] == "success" and body["total_count"] == 2
+    assert [(s["context"], s["state"]) for s in body["statuses"]] == [
+        ("lint", "success"),
+        ("ci/test", "success"),
+    ]
+    fake_github.add_commit_status(REPO, sha, "lint", "error")
+    status, body, headers = await api("GET", "/commits/feature/status", params={"per_page": "1"})
+    assert (
+        body["state"] == "failure"
+        and len(body["statuses"]) == 1
+        and 'rel="next"' in headers["Link"]
+    )
+
+    # A deployment's required contexts count the statuses too.
+    status, body, _ = await api("POST", "/deployments", json={"ref": "feature"})
+    assert status == 409 and body["errors"][0]["contexts"] == [
+        {"context": "ci/test", "state": "success"},
+        {"context": "lint", "state": "error"},
+    ]
+    status, body, _ = await api(
+        "POST", "/deployments", json={"ref": "feature", "required_contexts": ["ci/test"]}
+    )
+    assert status == 201, body
+    assert not fake_github.take_violations()
+
+
+async def test_commit_statuses_need_permission(
+    fake_github: FakeGitHub, seeded: dict[str, Any]
+) -> None:
+    fake_github.add_installation(INSTALLATION, account="octo-org", permissions=without("statuses"))
+    async with await client(fake_github) as http:
+        api = Api(http, f"{fake_github.url}/repos/{REPO}")
+        status, body, _ = await api("GET", f"/commits/{seeded['head']}/status")
+    assert status == 403 and body["message"] == "Resource not accessible by integration"
+
+
 async def test_statuses_and_auto_inactive(
     api: Api, fake_github: FakeGitHub, seeded: dict[str, Any]
 ) -> None:

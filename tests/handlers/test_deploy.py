@@ -158,6 +158,60 @@ async def test_red_checks_refuse_and_force_is_recorded(
     assert created.json["required_contexts"] == []
 
 
+async def test_commit_statuses_count_as_checks(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any
+) -> None:
+    # CI that reports commit statuses, not check runs: `ci/test` is one of those here.
+    head = git_server.commit(REPO, "feature", {"app.py": "x = 3\n"}, message="More")
+    fake_github.add_commit_status(REPO, head, "ci/test", "pending")
+    reply = await say(bot, fake_github, setup["number"], "/deploy production")
+    assert "required checks are not green (still running: ci/test)" in reply
+    fake_github.add_commit_status(REPO, head, "ci/test", "failure")
+    reply = await say(bot, fake_github, setup["number"], "/deploy production")
+    assert "required checks are not green (failed: ci/test (failure))" in reply
+    # Without `required_checks`, every status must be green too.
+    fake_github.add_commit_status(REPO, head, "lint", "error")
+    fake_github.add_check_run(REPO, "build", head, status="completed", conclusion="success")
+    reply = await say(bot, fake_github, setup["number"], "/deploy staging")
+    assert "required checks are not green (failed: ci/test (failure), lint (error))" in reply
+    assert deployments(fake_github) == []
+
+    fake_github.add_commit_status(REPO, head, "ci/test", "success")
+    fake_github.add_commit_status(REPO, head, "lint", "success")
+    reply = await say(bot, fake_github, setup["number"], "/deploy production")
+    assert f"Deploying `{head[:7]}` to **production**" in reply
+    [deployment] = deployments(fake_github)
+    assert deployment.sha == head
+
+
+async def test_statuses_unreadable_leave_the_check_to_github(
+    start_deckhand: Any,
+    fake_github: FakeGitHub,
+    git_server: GitServer,
+    app_keys: Any,
+    setup: Any,
+) -> None:
+    # An installation that has not granted `statuses: read`: Deckhand goes by the check
+    # runs and leaves the statuses to GitHub's own check when it creates the deployment.
+    permissions = {k: v for k, v in PERMISSIONS.items() if k != "statuses"}
+    fake_github.add_installation(INSTALLATION, account="octo-org", permissions=permissions)
+    bot = await start_deckhand(
+        github_api_url=fake_github.url,
+        github_app_id=app_keys.app_id,
+        github_private_key=app_keys.private_pem,
+        config_cache=False,
+    )
+    fake_github.add_commit_status(REPO, setup["head"], "lint", "failure")
+    reply = await say(bot, fake_github, setup["number"], "/deploy staging")
+    assert "GitHub refused the deployment" in reply, reply
+    assert deployments(fake_github) == []
+    [created] = fake_github.requests_for("repos/create-deployment")
+    assert "required_contexts" not in created.json  # GitHub checks every context
+    fake_github.add_commit_status(REPO, setup["head"], "lint", "success")
+    reply = await say(bot, fake_github, setup["number"], "/deploy staging")
+    assert "Deploying" in reply, reply
+
+
 async def test_a_head_newer_than_the_comment_is_refused(
     bot: Any, fake_github: FakeGitHub, setup: Any
 ) -> None:

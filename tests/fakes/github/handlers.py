@@ -29,6 +29,7 @@ from .shapes import Shapes
 from .state import (
     LEVELS,
     CheckRun,
+    CommitStatus,
     Deployment,
     Issue,
     IssueComment,
@@ -683,24 +684,29 @@ def _deploy_sha(ctx: Context, repo: Repository, ref: str) -> str:
     return sha
 
 
+def _latest_statuses(ctx: Context, repo: Repository, sha: str) -> dict[str, CommitStatus]:
+    """The newest commit status per context on ``sha``."""
+    return {s.context: s for s in ctx.gh.commit_statuses if s.repo is repo and s.sha == sha}
+
+
 def _check_contexts(ctx: Context, repo: Repository, sha: str, ref: str, required: Any) -> None:
     """GitHub's commit status verification before creating a deployment (409 if any
-    required context is not successful). Contexts are the check runs on ``sha``."""
+    required context is not successful). Contexts are the check runs on ``sha`` and its
+    commit statuses."""
+    states: dict[str, str] = {c: s.state for c, s in _latest_statuses(ctx, repo, sha).items()}
     latest: dict[str, CheckRun] = {}
     for run in ctx.gh.check_runs.values():
         if run.repo is repo and run.head_sha == sha:
             if run.name not in latest or run.id > latest[run.name].id:
                 latest[run.name] = run
-
-    def state_of(run: CheckRun | None) -> str:
-        if run is None:
-            return "missing"
+    for name, run in latest.items():
         if run.status != "completed":
-            return "pending"
-        return "success" if run.conclusion in _SUCCESSFUL else str(run.conclusion)
+            states[name] = "pending"
+        else:
+            states[name] = "success" if run.conclusion in _SUCCESSFUL else str(run.conclusion)
 
-    names = list(required) if required is not None else sorted(latest)
-    contexts = [{"context": n, "state": state_of(latest.get(n))} for n in names]
+    names = list(required) if required is not None else sorted(states)
+    contexts = [{"context": n, "state": states.get(n, "missing")} for n in names]
     if all(c["state"] == "success" for c in contexts):
         return
     raise GitHubError(
@@ -964,6 +970,34 @@ async def list_check_runs_for_ref(ctx: Context) -> Reply:
     page, headers = ctx.paginate(runs)
     return Reply(
         {"total_count": len(runs), "check_runs": [ctx.shapes.check_run(r) for r in page]},
+        headers=headers,
+    )
+
+
+@handles("repos/get-combined-status-for-ref")
+async def get_combined_status(ctx: Context) -> Reply:
+    repo = ctx.repo("statuses", "read")
+    sha = _resolve_commit(ctx, repo, str(ctx.path_params["ref"]))
+    statuses = sorted(_latest_statuses(ctx, repo, sha).values(), key=lambda s: s.id)
+    states = {s.state for s in statuses}
+    if states & {"error", "failure"}:
+        combined = "failure"
+    elif not statuses or "pending" in states:
+        combined = "pending"
+    else:
+        combined = "success"
+    page, headers = ctx.paginate(statuses)
+    full = repo.full_name
+    return Reply(
+        {
+            "state": combined,
+            "statuses": [ctx.shapes.commit_status(s) for s in page],
+            "sha": sha,
+            "total_count": len(statuses),
+            "repository": ctx.shapes.repository(repo),
+            "commit_url": f"{ctx.shapes.api}/repos/{full}/commits/{sha}",
+            "url": f"{ctx.shapes.api}/repos/{full}/commits/{sha}/status",
+        },
         headers=headers,
     )
 

@@ -19,6 +19,7 @@ from .state import (
     Account,
     App,
     CheckRun,
+    CommitStatus,
     Deployment,
     DeploymentStatus,
     GitHubState,
@@ -541,6 +542,21 @@ class Shapes:
                 for pr in run.repo.pulls.values()
                 if pr.state == "open" and pr.head_sha == run.head_sha
             ],
+        }
+
+    def commit_status(self, status: CommitStatus) -> dict[str, Any]:
+        full = status.repo.full_name
+        return {
+            "id": status.id,
+            "node_id": node_id("StatusContext", status.id),
+            "url": f"{self.api}/repos/{full}/statuses/{status.sha}",
+            "avatar_url": None,
+            "state": status.state,
+            "description": status.description,
+            "target_url": status.target_url,
+            "context": status.context,
+            "created_at": iso(status.created_at),
+            "updated_at": iso(status.created_at),
         }
 
     def annotation(self, run: CheckRun, given: dict[str, Any]) -> dict[str, Any]:

@@ -302,6 +302,20 @@ class CheckRun:
 
 
 @dataclass(eq=False)
+class CommitStatus:
+    """A commit status (``POST /statuses/{sha}``), the signal older CI systems report."""
+
+    id: int
+    repo: Repository
+    sha: str
+    context: str
+    state: str  # error | failure | pending | success
+    description: str | None = None
+    target_url: str | None = None
+    created_at: float = 0.0
+
+
+@dataclass(eq=False)
 class DeploymentStatus:
     id: int
     state: str  # one of DEPLOYMENT_STATES
@@ -404,6 +418,7 @@ class GitHubState:
         self.comments: dict[int, IssueComment] = {}
         self.check_runs: dict[int, CheckRun] = {}
         self.check_suites: dict[tuple[int, str], int] = {}  # (repo id, head sha) -> suite id
+        self.commit_statuses: list[CommitStatus] = []  # oldest first
         self.tokens: dict[str, IssuedToken] = {}
         self.user_tokens: dict[str, str] = {}  # a person's token -> login (GET /user)
         # The App's OAuth web flow (oauth.py): who "signs in" at /login/oauth/authorize,
@@ -737,6 +752,30 @@ class GitHubState:
         )
         self.check_runs[run.id] = run
         return run
+
+    def add_commit_status(
+        self,
+        repo_full_name: str,
+        sha: str,
+        context: str,
+        state: str,
+        *,
+        description: str | None = None,
+        target_url: str | None = None,
+    ) -> CommitStatus:
+        """Report a status on ``sha``, as a CI system does; the newest per context counts."""
+        status = CommitStatus(
+            id=self.next_id(40_000_000_000),
+            repo=self.add_repo(repo_full_name),
+            sha=sha,
+            context=context,
+            state=state,
+            description=description,
+            target_url=target_url,
+            created_at=self.clock(),
+        )
+        self.commit_statuses.append(status)
+        return status
 
     def suite_id_for(self, repo: Repository, head_sha: str) -> int:
         for run in self.check_runs.values():

@@ -71,6 +71,8 @@ OPERATIONS: list[str] = [
     "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
     "GET /repos/{owner}/{repo}/check-runs/{check_run_id}",
     "GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations",
+    # Commit statuses (the older CI signal; GitHub's required contexts count them too)
+    "GET /repos/{owner}/{repo}/commits/{ref}/status",
     # Pull requests, reviews and commits
     "GET /repos/{owner}/{repo}/pulls",
     "POST /repos/{owner}/{repo}/pulls",
