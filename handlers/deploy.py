@@ -1,7 +1,8 @@
 """Deployments after the command: statuses reported by the backend, and health probes.
 
 - `deployment_status` (from the repository's workflow, `on: deployment`): the history
-  row follows; a final state frees the environment; success starts the health watch
+  row follows; a final state frees the environment; success marks the deployments it
+  supersedes inactive (GitHub does so only outside production) and starts the health watch
   when the environment has `health:`; the command's reply is edited to say how it went.
 - `deckhand_health_probe`: Deckhand's own scheduled job, one probe of a health watch.
 - `deckhand_deploy_callback`: a signed status callback from the `webhook` backend's
@@ -19,7 +20,7 @@ from gidgethub.routing import Router
 
 from app.chatops.replies import CommentReplies
 from app.deploy import backends, watch
-from app.deploy.deployer import set_status, settle
+from app.deploy.deployer import set_status, settle, supersede
 from app.deploy.notify import notify
 from app.deploy.store import FINAL, DeployStore
 from app.installations import InstallationStore
@@ -52,6 +53,8 @@ async def follow_status(
     follow, success starts the health watch, and the command's reply says how it went."""
     store = DeployStore(context.db)
     record = await settle(store, deployment_id, state)
+    if state == "success":  # also for a repeat: a retry finishes what a failed job began
+        await supersede(gh, store, deployment_id)
     if record is None:
         return  # not a deployment Deckhand made, or a repeated or late report
     context.log.info("deployment_status", deployment=deployment_id, state=state)

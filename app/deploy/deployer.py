@@ -223,7 +223,7 @@ async def _create(gh: Any, request: DeployRequest) -> dict[str, Any]:
             ),
             "payload": payload,
             "description": f"{what} by {request.actor} via Deckhand"[:140],
-            "production_environment": request.environment == "production",
+            "production_environment": is_production(request.environment),
         },
     )
     return created
@@ -246,6 +246,31 @@ async def set_status(
         url_vars={"owner": owner, "repo": repo, "deployment_id": str(deployment_id)},
         data=data,
     )
+
+
+def is_production(environment: str) -> bool:
+    """How Deckhand flags a deployment's environment to GitHub (`production_environment`)."""
+    return environment == "production"
+
+
+async def supersede(gh: Any, store: DeployStore, deployment_id: int) -> None:
+    """After a deployment succeeded, the environment's earlier successful ones are
+    inactive. GitHub's `auto_inactive` marks them for non-production environments only,
+    so for production Deckhand posts the `inactive` statuses itself. Idempotent: what is
+    already inactive is left alone, so a retried job finishes what a failed one began."""
+    record = await store.get(deployment_id)
+    if record is None or record.status != "success":
+        return
+    for earlier in await store.successful_before(record):
+        if is_production(earlier.environment):
+            await set_status(
+                gh,
+                earlier.repository,
+                earlier.id,
+                "inactive",
+                f"superseded by deployment {record.id}",
+            )
+        await store.set_status(earlier.id, "inactive")
 
 
 async def settle(store: DeployStore, deployment_id: int, state: str) -> DeploymentRecord | None:

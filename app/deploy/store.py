@@ -383,6 +383,21 @@ class DeployStore:
                 return record
         return None
 
+    async def successful_before(self, record: DeploymentRecord) -> list[DeploymentRecord]:
+        """The deployments to `record`'s environment older than it whose last status is
+        `success`: the ones it supersedes."""
+
+        def read(conn: Connection) -> list[DeploymentRecord]:
+            query = select(deployments).where(
+                deployments.c.repository == record.repository.lower(),
+                deployments.c.environment == record.environment,
+                deployments.c.status == "success",
+                deployments.c.id < record.id,
+            )
+            return [DeploymentRecord.from_row(r) for r in conn.execute(query.order_by("id"))]
+
+        return await self.db.read(read)
+
     async def succeeded(self, repository: str, environment: str, sha: str) -> bool:
         return any(
             r.sha == sha and r.status in ("success", "inactive")

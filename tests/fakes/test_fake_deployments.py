@@ -224,7 +224,7 @@ async def test_commit_statuses_need_permission(
 async def test_statuses_and_auto_inactive(
     api: Api, fake_github: FakeGitHub, seeded: dict[str, Any]
 ) -> None:
-    async def deploy(environment: str = "production") -> int:
+    async def deploy(environment: str = "qa") -> int:
         status, body, _ = await api(
             "POST",
             "/deployments",
@@ -250,7 +250,7 @@ async def test_statuses_and_auto_inactive(
     assert created["log_url"] == "https://ci.example/run/1"
     assert created["environment_url"] == "https://widgets.example"
     assert created["creator"]["login"] == fake_github.app.bot.login
-    assert created["environment"] == "production"
+    assert created["environment"] == "qa"
     assert headers["Location"] == created["url"]
     await api("POST", f"/deployments/{staging}/statuses", json={"state": "success"})
 
@@ -266,6 +266,17 @@ async def test_statuses_and_auto_inactive(
     status, listed, _ = await api("GET", f"/deployments/{first}/statuses")
     assert status == 200 and [s["state"] for s in listed] == ["inactive", "success"]
     assert listed[1] == created
+
+    # Production deployments (production_environment defaults to true there) are never
+    # marked inactive by GitHub, nor are failed ones.
+    live, failed = await deploy("production"), await deploy("production")
+    await api("POST", f"/deployments/{live}/statuses", json={"state": "success"})
+    await api("POST", f"/deployments/{failed}/statuses", json={"state": "failure"})
+    await api(
+        "POST", f"/deployments/{await deploy('production')}/statuses", json={"state": "success"}
+    )
+    assert fake_github.deployment(live).state == "success"
+    assert fake_github.deployment(failed).state == "failure"
 
     third = await deploy()
     status, _, _ = await api(

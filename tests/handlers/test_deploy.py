@@ -384,6 +384,36 @@ async def test_rollback_command_redeploys_the_previous_good_commit(
     assert f"rollback of {second.id}" in history
 
 
+async def test_a_success_marks_the_deployments_it_supersedes_inactive(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any
+) -> None:
+    store = DeployStore(bot.app[SERVICE].db)
+    first = await deploy_and_succeed(bot, fake_github, setup["number"])
+    head = git_server.commit(REPO, "feature", {"app.py": "x = 5\n"}, message="Newer")
+    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    second = await deploy_and_succeed(bot, fake_github, setup["number"])
+    # GitHub leaves production deployments alone; Deckhand marks the superseded one.
+    assert [s.state for s in first.statuses] == ["queued", "success", "inactive"]
+    assert first.statuses[-1].creator is fake_github.app.bot
+    assert first.statuses[-1].description == f"superseded by deployment {second.id}"
+    assert (await store.get(first.id)).status == "inactive"  # type: ignore[union-attr]
+    await report(bot, fake_github, second.id, "success")  # a repeated report changes nothing
+    assert [s.state for s in first.statuses] == ["queued", "success", "inactive"]
+    assert second.state == "success"
+
+    # Outside production GitHub's auto_inactive does it; Deckhand only records it.
+    await say(bot, fake_github, setup["number"], "/deploy staging")
+    staging = deployments(fake_github)[-1]
+    await report(bot, fake_github, staging.id, "success")
+    head = git_server.commit(REPO, "feature", {"app.py": "x = 6\n"}, message="Newest")
+    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    await say(bot, fake_github, setup["number"], "/deploy staging")
+    await report(bot, fake_github, deployments(fake_github)[-1].id, "success")
+    assert [s.state for s in staging.statuses] == ["queued", "success", "inactive"]
+    assert staging.statuses[-1].creator is not fake_github.app.bot
+    assert (await store.get(staging.id)).status == "inactive"  # type: ignore[union-attr]
+
+
 async def test_a_health_watch_survives_a_restart(
     start_deckhand: Any, bot: Any, fake_github: FakeGitHub, app_keys: Any, setup: Any, target: Any
 ) -> None:

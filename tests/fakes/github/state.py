@@ -869,7 +869,9 @@ class GitHubState:
 
         ``environment`` moves the deployment to another environment. A ``success``
         status with ``auto_inactive`` appends an ``inactive`` status to every earlier
-        deployment of the same repository and environment that is not inactive yet.
+        deployment of the same repository and environment whose state is ``success``,
+        unless it is a production or transient environment's deployment (GitHub's
+        documented rule: production deployments are never marked inactive for you).
         ``creator`` defaults to the App's bot.
         """
         if state not in DEPLOYMENT_STATES:
@@ -901,7 +903,9 @@ class GitHubState:
                     earlier.repo is deployment.repo
                     and earlier.environment == deployment.environment
                     and earlier.id < deployment.id
-                    and earlier.state != "inactive"
+                    and earlier.state == "success"
+                    and not earlier.production_environment
+                    and not earlier.transient_environment
                 ):
                     earlier.statuses.append(
                         DeploymentStatus(
