@@ -173,8 +173,37 @@ async def _head(given: CommandInput) -> tuple[str, str | None]:
         "/repos/{owner}/{repo}/commits/{ref}", url_vars=_url_vars(given, ref=sha)
     )
     committed = ((commit.get("commit") or {}).get("committer") or {}).get("date")
-    _refuse_if(rules.stale_head_refusal(committed, given.comment_created_at))
+    pushed = await _pushed_at(given, pull["head"], sha)
+    _refuse_if(rules.stale_head_refusal(given.comment_created_at, committed, pushed))
     return sha, pull["head"]["ref"]
+
+
+async def _pushed_at(given: CommandInput, head: dict[str, Any], sha: str) -> str | None:
+    """When the head branch last moved to `sha`, from the repository's activity: a commit
+    made before the comment can still be pushed after it. None when GitHub cannot tell
+    (no such move in its newest 100, or a fork the App cannot read)."""
+    full_name = (head.get("repo") or {}).get("full_name")
+    if not isinstance(full_name, str) or "/" not in full_name:
+        return None
+    owner, repo = full_name.split("/", 1)
+    try:
+        activities = await given.gh.getitem(
+            "/repos/{owner}/{repo}/activity{?ref,per_page}",
+            url_vars={
+                "owner": owner,
+                "repo": repo,
+                "ref": f"refs/heads/{head['ref']}",
+                "per_page": "100",
+            },
+        )
+    except BadRequest as exc:
+        if int(exc.status_code) in (403, 404):
+            return None
+        raise
+    for activity in activities:  # newest first
+        if activity.get("after") == sha:
+            return str(activity.get("timestamp"))
+    return None
 
 
 async def _deploy(command: Deploy, given: CommandInput) -> str:

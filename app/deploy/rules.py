@@ -50,10 +50,12 @@ def checks_refusal(
     return "required checks are not green (" + "; ".join(problems) + ")" if problems else None
 
 
-def stale_head_refusal(head_committed_at: str | None, comment_created_at: str | None) -> str | None:
-    """Refuse when the head commit is newer than the comment: the commenter did not see it."""
-    head, said = _time(head_committed_at), _time(comment_created_at)
-    if head is None or said is None or head <= said:
+def stale_head_refusal(comment_created_at: str | None, *head_times: str | None) -> str | None:
+    """Refuse when the head commit was made or pushed after the comment (`head_times`:
+    its commit date, when its branch moved to it; unknown ones are None): the commenter
+    did not see it."""
+    said = _time(comment_created_at)
+    if said is None or not any(t is not None and t > said for t in map(_time, head_times)):
         return None
     return "the pull request's head commit is newer than your comment; look at it and ask again"
 

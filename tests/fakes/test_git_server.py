@@ -164,6 +164,28 @@ async def test_push_needs_write_and_is_recorded(
     assert (info.message, info.author_name, info.parents) == ("Fix things", "Bot", [seeded])
     assert git_server.branches(REPO) == ["fix", "main"]
 
+    # Every ref move is in the repository's activity, newest first.
+    headers = {"Authorization": f"token {writer}", "User-Agent": "deckhand-tests"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        url = f"{fake_github.url}/repos/{REPO}/activity"
+        async with http.get(url) as response:
+            everything = await response.json()
+        async with http.get(url, params={"ref": "fix", "direction": "asc"}) as response:
+            [pushed] = await response.json()
+    assert [(a["ref"], a["activity_type"]) for a in everything] == [
+        ("refs/heads/fix", "branch_creation"),
+        ("refs/heads/main", "branch_creation"),
+    ]
+    assert (pushed["before"], pushed["after"]) == (ZERO_SHA, push.new)
+    assert pushed["actor"]["login"] == fake_github.app.bot.login
+    later = git_server.commit(
+        REPO, "fix", {"fix.py": "x = 2\n"}, message="More", date=1_000_000_000
+    )
+    [moved, _] = [a for a in fake_github.activities if a.ref == "refs/heads/fix"][::-1]
+    assert (moved.before, moved.after, moved.activity_type) == (push.new, later, "push")
+    assert moved.timestamp > 1_000_000_000  # the branch moved now, whatever the commit's date
+    assert fake_github.problems() == []
+
 
 async def test_non_fast_forward_push_rejected(
     fake_github: FakeGitHub, git_server: GitServer, seeded: str, tmp_path: Path

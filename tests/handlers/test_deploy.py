@@ -233,6 +233,31 @@ async def test_a_head_newer_than_the_comment_is_refused(
     assert "newer than your comment" in reply and deployments(fake_github) == []
 
 
+async def test_an_old_commit_pushed_after_the_comment_is_refused(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any
+) -> None:
+    # Committed an hour ago, pushed after the comment: its commit date is older than the
+    # comment, but the commenter never saw it. The repository's activity tells.
+    seeded = fake_github.add_issue_comment(
+        REPO, setup["number"], "/deploy production", user="maintainer", created_at=time.time() - 60
+    )
+    head = git_server.commit(
+        REPO, "feature", {"app.py": "x = 9\n"}, message="Late", date=int(time.time()) - 3600
+    )
+    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION)
+    _, _, delivery_id = await bot.post("issue_comment", payload)
+    await bot.wait_finished([delivery_id])
+    [reply] = [
+        c.body
+        for c in fake_github.comments_on(REPO, setup["number"])
+        if c.user is fake_github.app.bot
+    ]
+    assert "newer than your comment" in reply and deployments(fake_github) == []
+    [asked] = fake_github.requests_for("repos/list-activities")
+    assert asked.query["ref"] == "refs/heads/feature"
+
+
 async def test_locks_and_the_hourly_limit(bot: Any, fake_github: FakeGitHub, setup: Any) -> None:
     number = setup["number"]
     assert "is locked by @admin: db migration" in await say(

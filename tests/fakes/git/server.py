@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
 
-from .repo import BareRepo, CommitInfo, git_env
+from .repo import ZERO_SHA, BareRepo, CommitInfo, git_env
 
 if TYPE_CHECKING:
     from ..github.server import FakeGitHub
@@ -187,7 +187,9 @@ class GitServer:
         self.repos[full_name.lower()] = bare
         repo.git = bare
         self._register_url(full_name)
-        return bare.commit(branch, dict(files), message=message, author=author)
+        sha = bare.commit(branch, dict(files), message=message, author=author)
+        self.github.record_activity(full_name, f"refs/heads/{branch}", ZERO_SHA, sha)
+        return sha
 
     def commit(
         self,
@@ -199,18 +201,30 @@ class GitServer:
         author: tuple[str, str] = ("Alice", "alice@example.com"),
         committer: tuple[str, str] | None = None,
         parent: str | None = None,
+        date: int | None = None,
     ) -> str:
         """Commit ``files`` (``None`` deletes a path) on ``branch``; returns the sha.
 
         A missing branch is created from ``parent`` (a sha or branch) or, by default,
-        from the default branch's head.
+        from the default branch's head. ``date`` (epoch seconds) backdates the commit;
+        the branch still moves now, as the repository's activity records.
         """
         bare = self._bare(full_name)
-        if parent is None and bare.resolve(f"refs/heads/{branch}") is None:
+        ref = f"refs/heads/{branch}"
+        before = bare.resolve(ref)
+        if parent is None and before is None:
             parent = bare.default_branch()
-        return bare.commit(
-            branch, files, message=message, author=author, committer=committer, parent=parent
+        sha = bare.commit(
+            branch,
+            files,
+            message=message,
+            author=author,
+            committer=committer,
+            parent=parent,
+            date=date,
         )
+        self.github.record_activity(full_name, ref, before or ZERO_SHA, sha)
+        return sha
 
     def head(self, full_name: str, branch: str) -> str:
         return self._bare(full_name).head(branch)
@@ -315,6 +329,8 @@ class GitServer:
                     self.pushes.append(
                         GitPush(record.repo or full_name, ref, old, new, record.installation_id)
                     )
+                    pusher = self.github.app.bot if record.installation_id else None
+                    self.github.record_activity(record.repo or full_name, ref, old, new, pusher)
 
         # The pushes are recorded before the answer ends, so a client that has seen its push
         # go through finds it in `pushes`.

@@ -974,6 +974,32 @@ async def list_check_runs_for_ref(ctx: Context) -> Reply:
     )
 
 
+@handles("repos/list-activities")
+async def list_activities(ctx: Context) -> Reply:
+    """Ref changes, newest first (``direction=asc`` for oldest first), filtered by ``ref``
+    (``refs/heads/X`` or ``X``), ``activity_type`` and ``actor``; one page of ``per_page``
+    (cursor pagination is not modelled)."""
+    repo = ctx.repo("metadata", "read")
+    ref = ctx.query.get("ref")
+    if ref and not ref.startswith("refs/"):
+        ref = f"refs/heads/{ref}"
+    found = [
+        a
+        for a in ctx.gh.activities
+        if a.repo is repo
+        and (not ref or a.ref == ref)
+        and a.activity_type == ctx.query.get("activity_type", a.activity_type)
+        and (
+            "actor" not in ctx.query
+            or (a.actor is not None and a.actor.login.lower() == ctx.query["actor"].lower())
+        )
+    ]
+    if ctx.query.get("direction", "desc") == "desc":
+        found.reverse()
+    per_page = max(1, min(int(ctx.query.get("per_page", 30)), 100))
+    return Reply([ctx.shapes.activity(a) for a in found[:per_page]])
+
+
 @handles("repos/get-combined-status-for-ref")
 async def get_combined_status(ctx: Context) -> Reply:
     repo = ctx.repo("statuses", "read")

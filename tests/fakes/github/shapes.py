@@ -17,6 +17,7 @@ from urllib.parse import quote
 from ..git.repo import FileChange
 from .state import (
     Account,
+    Activity,
     App,
     CheckRun,
     CommitStatus,
@@ -542,6 +543,18 @@ class Shapes:
                 for pr in run.repo.pulls.values()
                 if pr.state == "open" and pr.head_sha == run.head_sha
             ],
+        }
+
+    def activity(self, activity: Activity) -> dict[str, Any]:
+        return {
+            "id": activity.id,
+            "node_id": node_id("RepositoryActivity", activity.id),
+            "before": activity.before,
+            "after": activity.after,
+            "ref": activity.ref,
+            "timestamp": iso(activity.timestamp),
+            "activity_type": activity.activity_type,
+            "actor": self.simple_user(activity.actor) if activity.actor else None,
         }
 
     def commit_status(self, status: CommitStatus) -> dict[str, Any]:

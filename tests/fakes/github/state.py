@@ -316,6 +316,25 @@ class CommitStatus:
 
 
 @dataclass(eq=False)
+class Activity:
+    """A ref change (``GET /repos/{owner}/{repo}/activity``): who moved it, and when."""
+
+    id: int
+    repo: Repository
+    ref: str  # "refs/heads/feature"
+    before: str  # 40 zeros when the ref was created
+    after: str  # 40 zeros when it was deleted
+    actor: Account | None
+    timestamp: float
+
+    @property
+    def activity_type(self) -> str:
+        if set(self.before) == {"0"}:
+            return "branch_creation"
+        return "branch_deletion" if set(self.after) == {"0"} else "push"
+
+
+@dataclass(eq=False)
 class DeploymentStatus:
     id: int
     state: str  # one of DEPLOYMENT_STATES
@@ -419,6 +438,7 @@ class GitHubState:
         self.check_runs: dict[int, CheckRun] = {}
         self.check_suites: dict[tuple[int, str], int] = {}  # (repo id, head sha) -> suite id
         self.commit_statuses: list[CommitStatus] = []  # oldest first
+        self.activities: list[Activity] = []  # oldest first
         self.tokens: dict[str, IssuedToken] = {}
         self.user_tokens: dict[str, str] = {}  # a person's token -> login (GET /user)
         # The App's OAuth web flow (oauth.py): who "signs in" at /login/oauth/authorize,
@@ -776,6 +796,22 @@ class GitHubState:
         )
         self.commit_statuses.append(status)
         return status
+
+    def record_activity(
+        self, full_name: str, ref: str, before: str, after: str, actor: Account | None = None
+    ) -> Activity:
+        """A ref moved (the git server reports every push and helper commit), now."""
+        activity = Activity(
+            id=self.next_id(60_000_000),
+            repo=self.add_repo(full_name),
+            ref=ref,
+            before=before,
+            after=after,
+            actor=actor,
+            timestamp=self.clock(),
+        )
+        self.activities.append(activity)
+        return activity
 
     def suite_id_for(self, repo: Repository, head_sha: str) -> int:
         for run in self.check_runs.values():

@@ -83,6 +83,7 @@ OPERATIONS: list[str] = [
     "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
     "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
     "GET /repos/{owner}/{repo}/commits/{ref}",
+    "GET /repos/{owner}/{repo}/activity",
     # Users and rate limit
     "GET /users/{username}",
     "GET /user",
