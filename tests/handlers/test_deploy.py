@@ -274,6 +274,56 @@ async def test_locks_and_the_hourly_limit(bot: Any, fake_github: FakeGitHub, set
     assert len(deployments(fake_github)) == 3
 
 
+async def test_force_never_passes_someone_elses_lock(
+    bot: Any, fake_github: FakeGitHub, setup: Any
+) -> None:
+    number = setup["number"]
+    await say(bot, fake_github, number, "/lock production", user="maintainer")
+    reply = await say(bot, fake_github, number, "/deploy production --force", user="admin")
+    assert "locked by maintainer" in reply and deployments(fake_github) == []
+    reply = await say(bot, fake_github, number, "/deploy production", user="maintainer")
+    assert "Deploying" in reply  # the lock's holder may deploy
+
+
+async def test_an_edited_comment_is_not_run_again(
+    bot: Any, fake_github: FakeGitHub, setup: Any
+) -> None:
+    seeded = fake_github.add_issue_comment(
+        REPO, setup["number"], "/deploy production", user="maintainer"
+    )
+    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION, "edited")
+    _, _, delivery_id = await bot.post("issue_comment", payload)
+    [delivery] = (await bot.wait_finished([delivery_id])).values()
+    assert delivery.status == "done"
+    assert deployments(fake_github) == []
+    assert [
+        c for c in fake_github.comments_on(REPO, setup["number"]) if c.user is fake_github.app.bot
+    ] == []
+    assert seeded.reactions == []
+
+
+async def test_after_takes_only_commits_already_good_there(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any, target: Any
+) -> None:
+    ordered = config(target.url).replace(
+        '      required_checks: ["ci/test"]\n',
+        '      required_checks: ["ci/test"]\n      after: staging\n',
+    )
+    git_server.commit(REPO, "main", {".github/deckhand.yml": ordered}, message="Order")
+    number = setup["number"]
+    reply = await say(bot, fake_github, number, "/deploy production")
+    assert "takes only commits already deployed successfully to `staging`" in reply
+    await say(bot, fake_github, number, "/deploy staging")
+    staging = deployments(fake_github)[-1]
+    await report(bot, fake_github, staging.id, "failure")
+    reply = await say(bot, fake_github, number, "/deploy production")
+    assert "takes only commits already deployed successfully" in reply  # failed there
+    await say(bot, fake_github, number, "/deploy staging")
+    await report(bot, fake_github, deployments(fake_github)[-1].id, "success")
+    reply = await say(bot, fake_github, number, "/deploy production")
+    assert f"Deploying `{setup['head'][:7]}` to **production**" in reply
+
+
 async def test_two_deploys_at_the_same_moment_start_one(
     bot: Any, fake_github: FakeGitHub, setup: Any
 ) -> None:
