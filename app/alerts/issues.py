@@ -97,7 +97,7 @@ def body(
     lines += ["", "### Suspect deployment", ""]
     sha = None
     if suspect is None:
-        lines.append(f"No Deckhand deployment to `{environment}` before this alert started.")
+        lines.append(f"No deployment to `{environment}` before this alert started.")
     else:
         d = suspect.deployment
         sha = d.sha

@@ -1,8 +1,11 @@
 """The suspect deployment of an alert, and stack frames as permalinks into the repository.
 
 The suspect is the newest deployment to the alert's environment created before the alert
-started (failed deployments never ran, so they are passed over); the rollback target is
-the last good deployment before it, ready as a `/rollback <env> <id>` line. Frames become
+started (failed deployments never ran, so they are passed over): Deckhand's own, or one
+another tool made through GitHub's Deployments API (a CI job that deploys on merge), found
+by its latest status and linked to its pull request through the commit. The rollback
+target is the last good Deckhand deployment before it, ready as a `/rollback <env> <id>`
+line (`/rollback` redeploys what Deckhand deployed). Frames become
 `blob/<sha>/<path>#L<line>` links when their path looks relative to the repository root:
 no absolute paths, URLs, `site-packages` or standard library. Checking that each path
 exists would cost one Contents API call per file, so it is not done.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from gidgethub import BadRequest
@@ -24,6 +28,8 @@ NOT_OURS = re.compile(
     r"(^|/)(site-packages|dist-packages|node_modules|vendor|\.venv|venv|lib/python[\d.]*)(/|$)"
 )
 MAX_PERMALINKS = 10
+GITHUB_CANDIDATES = 30  # GitHub's newest deployments to the environment looked at
+STATUS_READS = 5  # at most this many of them have their latest status read
 
 
 @dataclass(frozen=True)
@@ -46,10 +52,99 @@ async def suspect_deployment(
     suspect = next(
         (d for d in history if d.created_at <= started_at and d.status not in NEVER_RAN), None
     )
+    try:
+        suspect = await _newer_on_github(gh, store, repository, environment, started_at, suspect)
+    except BadRequest:  # GitHub's list unreadable: Deckhand's own history still tells
+        pass
     if suspect is None:
         return None
     target = await store.last_good(repository, environment, before=suspect.id)
     return Suspect(suspect, await _pull_author(gh, repository, suspect.pull_number), target)
+
+
+async def _newer_on_github(
+    gh: Any,
+    store: DeployStore,
+    repository: str,
+    environment: str,
+    started_at: float,
+    ours: DeploymentRecord | None,
+) -> DeploymentRecord | None:
+    """A deployment another tool made after `ours` and before the alert, that did not
+    fail; else `ours`."""
+    owner, repo = repository.split("/", 1)
+    listed = await gh.getitem(
+        "/repos/{owner}/{repo}/deployments{?environment,per_page}",
+        url_vars={
+            "owner": owner,
+            "repo": repo,
+            "environment": environment,
+            "per_page": str(GITHUB_CANDIDATES),
+        },
+    )
+    reads = 0
+    for deployment in listed:  # newest first
+        if ours is not None and int(deployment["id"]) <= ours.id:
+            break
+        created = _epoch(deployment.get("created_at"))
+        if created is None or created > started_at:
+            continue
+        if await store.get(int(deployment["id"])) is not None:
+            continue  # Deckhand's own, passed over above (it never ran)
+        if reads == STATUS_READS:
+            break
+        reads += 1
+        state = await _latest_state(gh, owner, repo, int(deployment["id"]))
+        if state in NEVER_RAN:
+            continue
+        return DeploymentRecord(
+            id=int(deployment["id"]),
+            repository=repository.lower(),
+            environment=environment,
+            sha=str(deployment["sha"]),
+            ref=deployment.get("ref"),
+            actor=str((deployment.get("creator") or {}).get("login") or "unknown"),
+            components=(),
+            rollback_of=None,
+            forced=False,
+            status=state or "pending",
+            pull_number=await _pull_of(gh, owner, repo, str(deployment["sha"])),
+            reason=None,
+            created_at=created,
+        )
+    return ours
+
+
+async def _latest_state(gh: Any, owner: str, repo: str, deployment_id: int) -> str | None:
+    statuses = await gh.getitem(
+        "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses{?per_page}",
+        url_vars={
+            "owner": owner,
+            "repo": repo,
+            "deployment_id": str(deployment_id),
+            "per_page": "1",
+        },
+    )
+    return str(statuses[0]["state"]) if statuses else None
+
+
+async def _pull_of(gh: Any, owner: str, repo: str, sha: str) -> int | None:
+    """The pull request the commit came from (merged ones first), if GitHub knows one."""
+    pulls = await gh.getitem(
+        "/repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+        url_vars={"owner": owner, "repo": repo, "commit_sha": sha},
+    )
+    pulls = sorted(pulls, key=lambda p: p.get("merged_at") is None)
+    return int(pulls[0]["number"]) if pulls else None
+
+
+def _epoch(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 async def _pull_author(gh: Any, repository: str, number: int | None) -> str | None:

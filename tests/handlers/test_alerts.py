@@ -496,10 +496,32 @@ async def test_suspect_deployment_permalinks_and_rollback_from_the_issue(
     assert any("Rolling **production** back" in c for c in bot_comments(fake_github, issue.number))
 
 
+async def test_a_deployment_another_tool_made_is_the_suspect(
+    alerts: AlertClient, fake_github: FakeGitHub, git_server: GitServer, repo: Any
+) -> None:
+    _, ours = await seed_deployments(alerts, fake_github, git_server, repo)
+    # The repository's CI deploys through GitHub's Deployments API on its own: once with
+    # success (pull request #1's commit), then a failed one, which never ran.
+    faster = git_server.head(REPO, "faster")
+    ci = fake_github.add_deployment(REPO, faster, ref="faster", creator="ci-deployer")
+    fake_github.report_deployment(REPO, ci.id, "success")
+    failed = fake_github.add_deployment(REPO, repo["base"], ref="main", creator="ci-deployer")
+    fake_github.report_deployment(REPO, failed.id, "failure")
+    payload = copy.deepcopy(fixture("sentry_error"))
+    payload["data"]["error"]["datetime"] = time.time() + 1
+    await alerts.deliver("sentry", payload, headers={"Sentry-Hook-Resource": "error"})
+    [issue] = fake_github.issues_in(REPO)
+    body = issue.body or ""
+    assert f"Deployment **{ci.id}** of `{faster[:7]}` from #1 by @bob to `production`" in body
+    assert "deployed by @ci-deployer" in body and "(success)" in body
+    assert f"/rollback production {ours.id}" in body  # what Deckhand can redeploy
+    assert f"https://github.com/{REPO}/blob/{faster}/app/pricing.py#L7" in body
+
+
 async def test_no_deployment_before_the_alert(alerts: AlertClient, fake_github: FakeGitHub) -> None:
     await alerts.deliver("generic", generic(started_at=time.time() - 86400 * 30))
     [issue] = fake_github.issues_in(REPO)
-    assert "No Deckhand deployment to `production` before this alert started." in (issue.body or "")
+    assert "No deployment to `production` before this alert started." in (issue.body or "")
 
 
 # ------------------------------------------------------------------------- storm
