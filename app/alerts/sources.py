@@ -122,7 +122,14 @@ def request_problem(
         names = " or ".join(SECRETS[source])
         return "no_secret", f"{names} is not set; {source} alerts are refused"
     for variable, secret in secrets.items():
-        problem = _check(variable, secret, headers, body)
+        problem = _check(
+            variable,
+            secret,
+            headers,
+            body,
+            signature_header=settings.grafana_signature_header,
+            timestamp_header=settings.grafana_timestamp_header,
+        )
         if problem:
             return "signature", problem
     return None
@@ -153,10 +160,26 @@ SIGNATURE_HEADERS = {
 }
 
 
+GRAFANA_TIMESTAMP = "X-Grafana-Alerting-Signature-Timestamp"  # read when none is configured
+
+
 def _check(
-    variable: str, secret: str, headers: Mapping[str, str], body: bytes, now: float | None = None
+    variable: str,
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: float | None = None,
+    *,
+    signature_header: str | None = None,
+    timestamp_header: str | None = None,
 ) -> str | None:
-    """Why the request does not carry what the secret in `variable` asks for, or None."""
+    """Why the request does not carry what the secret in `variable` asks for, or None.
+
+    Grafana's contact point names its own signature and timestamp headers; these are
+    `signature_header` and `timestamp_header` (`GRAFANA_SIGNATURE_HEADER`,
+    `GRAFANA_TIMESTAMP_HEADER`). With a timestamp header configured, a request without
+    it is refused; without one, `X-Grafana-Alerting-Signature-Timestamp` is checked when
+    it is sent."""
     if variable in BEARER_TOKENS:
         scheme, _, token = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -164,17 +187,21 @@ def _check(
         if not hmac.compare_digest(token.strip().encode(), secret.encode()):
             return f"the bearer token is not {variable}"
         return None
-    signed = body
-    stamp = headers.get("X-Grafana-Alerting-Signature-Timestamp")
-    if variable == "GRAFANA_SECRET" and stamp is not None:
-        try:
-            age = (now or time.time()) - float(stamp)
-        except ValueError:
-            return "X-Grafana-Alerting-Signature-Timestamp is not a UNIX time"
-        if abs(age) > GRAFANA_MAX_AGE:
-            return "X-Grafana-Alerting-Signature-Timestamp is older than 5 minutes"
-        signed = stamp.encode() + b":" + body
-    header = SIGNATURE_HEADERS[variable]
+    signed, header = body, SIGNATURE_HEADERS[variable]
+    if variable == "GRAFANA_SECRET":
+        header = signature_header or header
+        name = timestamp_header or GRAFANA_TIMESTAMP
+        stamp = headers.get(name)
+        if stamp is None and timestamp_header:
+            return f"missing {name} header"
+        if stamp is not None:
+            try:
+                age = (now or time.time()) - float(stamp)
+            except ValueError:
+                return f"{name} is not a UNIX time"
+            if abs(age) > GRAFANA_MAX_AGE:
+                return f"{name} is more than 5 minutes away from now"
+            signed = stamp.encode() + b":" + body
     return _hmac_error(secret, signed, headers.get(header), header)
 
 

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     alertmanager_token: SecretStr | None = None
     grafana_secret: SecretStr | None = None
     grafana_token: SecretStr | None = None
+    # The headers Grafana's contact point is set to sign with (its "Header" and
+    # "Timestamp Header"); with a timestamp header set, requests must carry it.
+    grafana_signature_header: str = "X-Grafana-Alerting-Signature"
+    grafana_timestamp_header: str | None = None
     generic_alert_secret: SecretStr | None = None
     log_drain_token: SecretStr | None = None
     slack_webhook_url: SecretStr | None = None

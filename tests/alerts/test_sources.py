@@ -149,7 +149,9 @@ def test_authentication() -> None:
         "X-Grafana-Alerting-Signature-Timestamp": stamp,
     }
     assert authenticate("grafana", "k", signed, data, now=now) is None
-    assert "older than 5 minutes" in str(authenticate("grafana", "k", signed, data, now=now + 301))
+    assert "more than 5 minutes away" in str(
+        authenticate("grafana", "k", signed, data, now=now + 301)
+    )
 
 
 @pytest.mark.parametrize(
@@ -181,6 +183,36 @@ def test_grafana_signs_or_sends_a_token_or_both(
     assert (problem[0] if problem else None) == refused
     if refused == "no_secret":
         assert problem is not None and "GRAFANA_SECRET or GRAFANA_TOKEN" in problem[1]
+
+
+def test_grafana_headers_are_the_ones_its_contact_point_names(tmp_path: Path) -> None:
+    data, now = b'{"a": 1}', time.time()
+    stamp = str(int(now))
+    settings = make_settings(
+        tmp_path,
+        grafana_secret="k",
+        grafana_signature_header="X-Sig",
+        grafana_timestamp_header="X-Sig-Time",
+    )
+    signed = {"X-Sig": mac("k", stamp.encode() + b":" + data), "X-Sig-Time": stamp}
+    assert request_problem("grafana", settings, signed, data) is None
+    # The default names mean nothing here, and a configured timestamp is required.
+    unsigned = {"X-Grafana-Alerting-Signature": mac("k", data)}
+    assert request_problem("grafana", settings, unsigned, data) == (
+        "signature",
+        "missing X-Sig-Time header",
+    )
+    bare = {"X-Sig": mac("k", data)}
+    assert request_problem("grafana", settings, bare, data) == (
+        "signature",
+        "missing X-Sig-Time header",
+    )
+    stale = {"X-Sig": mac("k", b"1:" + data), "X-Sig-Time": "1"}
+    problem = request_problem("grafana", settings, stale, data)
+    assert problem is not None and "X-Sig-Time is more than 5 minutes away" in problem[1]
+    # Without a configured timestamp header, a body-only signature is enough.
+    plain = make_settings(tmp_path, grafana_secret="k", grafana_signature_header="X-Sig")
+    assert request_problem("grafana", plain, bare, data) is None
 
 
 def test_delivery_key() -> None:
