@@ -122,7 +122,8 @@ def body(
             lines.append("There is no earlier successful deployment to roll back to.")
     if alert.frames:
         lines += ["", "### Stack trace", "", "Innermost frame first."]
-        frames = permalinks(alert.frames, web_url, repository, sha) if sha else None
+        files = suspect.files if suspect else None
+        frames = permalinks(alert.frames, web_url, repository, sha, files) if sha else None
         for n, frame in enumerate(alert.frames[:10]):
             where = f"{frame.path}:{frame.line}" if frame.line else frame.path
             name = f" in `{frame.function}`" if frame.function else ""

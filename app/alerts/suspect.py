@@ -6,9 +6,12 @@ another tool made through GitHub's Deployments API (a CI job that deploys on mer
 by its latest status and linked to its pull request through the commit. The rollback
 target is the last good Deckhand deployment before it, ready as a `/rollback <env> <id>`
 line (`/rollback` redeploys what Deckhand deployed). Frames become
-`blob/<sha>/<path>#L<line>` links when their path looks relative to the repository root:
-no absolute paths, URLs, `site-packages` or standard library. Checking that each path
-exists would cost one Contents API call per file, so it is not done.
+`blob/<sha>/<path>#L<line>` links to files that exist at the deployed commit (one
+recursive tree read lists them): a frame's path as it is, or with the deploy root a
+server adds in front of it taken off (`/app/src/x.py` is `src/x.py`), or with the source
+folder it was run from put back (`x.py` run from `src/`). When the tree cannot be read
+whole, a path that looks relative to the repository root is linked as it is (no absolute
+paths, URLs, `site-packages` or standard library).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Suspect:
     deployment: DeploymentRecord
     pull_author: str | None
     rollback_to: DeploymentRecord | None
+    files: frozenset[str] | None = None  # every file at the deployed commit; None: unknown
 
     @property
     def rollback_line(self) -> str | None:
@@ -59,7 +63,24 @@ async def suspect_deployment(
     if suspect is None:
         return None
     target = await store.last_good(repository, environment, before=suspect.id)
-    return Suspect(suspect, await _pull_author(gh, repository, suspect.pull_number), target)
+    author = await _pull_author(gh, repository, suspect.pull_number)
+    return Suspect(suspect, author, target, await repository_files(gh, repository, suspect.sha))
+
+
+async def repository_files(gh: Any, repository: str, sha: str) -> frozenset[str] | None:
+    """Every file at `sha`, from one recursive tree read; None when GitHub cannot list
+    them all (a truncated tree) or the read fails."""
+    owner, repo = repository.split("/", 1)
+    try:
+        tree = await gh.getitem(
+            "/repos/{owner}/{repo}/git/trees/{tree_sha}{?recursive}",
+            url_vars={"owner": owner, "repo": repo, "tree_sha": sha, "recursive": "1"},
+        )
+    except BadRequest:
+        return None
+    if tree.get("truncated"):
+        return None
+    return frozenset(e["path"] for e in tree.get("tree") or [] if e.get("type") == "blob")
 
 
 async def _newer_on_github(
@@ -180,20 +201,42 @@ def repo_path(path: str) -> str | None:
     return path
 
 
-def frame_path(frame: Frame) -> str | None:
-    """The repository path a stack frame points into, or None (outside the repository,
-    or a frame the source marked as not the application's)."""
-    return repo_path(frame.path) if frame.in_app is not False else None
+def frame_path(frame: Frame, files: frozenset[str] | None = None) -> str | None:
+    """The repository file a stack frame points into, or None (outside the repository,
+    or a frame the source marked as not the application's). With `files` (every file at
+    the commit), only an existing file: the path itself, else the longest file the path
+    ends with, else the one file (if only one) that ends with the path."""
+    if frame.in_app is False:
+        return None
+    guess = repo_path(frame.path)
+    if files is None or guess in files:
+        return guess
+    clean = frame.path.strip().replace("\\", "/")
+    if not clean or "://" in clean or NOT_OURS.search(clean):
+        return None
+    parts = [p for p in clean.split("/") if p not in ("", ".")]
+    for start in range(1, len(parts)):  # a deploy root in front: the longest file first
+        tail = "/".join(parts[start:])
+        if tail in files:
+            return tail
+    suffix = "/" + "/".join(parts)
+    below = [f for f in files if f.endswith(suffix)]  # run from a source folder
+    return below[0] if len(below) == 1 else None
 
 
 def permalinks(
-    frames: tuple[Frame, ...], web_url: str, repository: str, sha: str
+    frames: tuple[Frame, ...],
+    web_url: str,
+    repository: str,
+    sha: str,
+    files: frozenset[str] | None = None,
 ) -> list[tuple[Frame, str | None]]:
-    """Each frame with its permalink at `sha` (None when it points outside the repo)."""
+    """Each frame with its permalink at `sha` (None when it points outside the repo, or
+    to no file in `files`)."""
     out: list[tuple[Frame, str | None]] = []
     base = f"{web_url.rstrip('/')}/{repository}/blob/{sha}/"
     for frame in frames[:MAX_PERMALINKS]:
-        path = frame_path(frame)
+        path = frame_path(frame, files)
         link = None
         if path is not None:
             link = base + path + (f"#L{frame.line}" if frame.line else "")

@@ -165,14 +165,14 @@ class AlertTracker:
         """The code around the alert's frames, at the suspect deployment's commit (the
         commit the issue's permalinks show) or else the default branch; "" when there is
         none to read or reading failed (the triage goes on without it)."""
-        frames = code_frames(row.latest)
-        if not frames:
+        if not row.latest.frames:
             return ""
         try:
             suspect = await suspect_deployment(
                 self.gh, DeployStore(self.db), self.repository, row.environment, row.first_seen
             )
             sha = suspect.deployment.sha if suspect else None
+            frames = code_frames(row.latest, suspect.files if suspect else None)
             files = {}
             for path in dict.fromkeys(path for path, _ in frames):
                 text = await read_text(self.gh, self.repository, path, sha)

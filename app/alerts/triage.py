@@ -46,11 +46,12 @@ def prompt(alert: Alert, code: str = "") -> str:
     return f"{text}Code around the frames:\n{code}\n" if code else text
 
 
-def code_frames(alert: Alert) -> list[tuple[str, int]]:
-    """(repository path, line) of the innermost in-repository frames that name a line."""
+def code_frames(alert: Alert, files: frozenset[str] | None = None) -> list[tuple[str, int]]:
+    """(repository path, line) of the innermost in-repository frames that name a line
+    (with `files`, every file at the commit, only those that exist)."""
     found: list[tuple[str, int]] = []
     for frame in alert.frames:
-        path = frame_path(frame)
+        path = frame_path(frame, files)
         if path is not None and frame.line and (path, frame.line) not in found:
             found.append((path, frame.line))
     return found[:MAX_EXCERPTS]

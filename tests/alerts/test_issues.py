@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.alerts.issues import body, labels, marker, title
 from app.alerts.sources import Alert, Frame
-from app.alerts.suspect import Suspect, permalinks, repo_path
+from app.alerts.suspect import Suspect, frame_path, permalinks, repo_path
 from app.config.repo import AlertsConfig
 from app.deploy.store import DeploymentRecord
 
@@ -65,3 +65,27 @@ def test_repo_paths() -> None:
         assert repo_path(outside) is None, outside
     [(_frame, link)] = permalinks((Frame("app/x.py", None, None, False),), "https://g", "o/r", "s")
     assert link is None  # Sentry says it is not the app's code
+
+
+def test_frames_are_matched_to_the_files_at_the_commit() -> None:
+    files = frozenset({"app/x.py", "src/shop/pricing.py", "src/shop/cart.py", "README.md"})
+
+    def found(path: str, in_app: bool | None = None) -> str | None:
+        return frame_path(Frame(path, 1, None, in_app), files)
+
+    assert found("app/x.py") == "app/x.py"
+    assert found("app/gone.py") is None  # looks relative, but no such file: no broken link
+    assert found("/srv/deploy/src/shop/pricing.py") == "src/shop/pricing.py"  # deploy root
+    assert found("/app/app/x.py") == "app/x.py"
+    assert found("shop/cart.py") == "src/shop/cart.py"  # run from src/
+    assert found("/usr/lib/python3.11/json/decoder.py") is None
+    assert found("/venv/lib/python3.11/site-packages/shop/cart.py") is None
+    assert found("app/x.py", in_app=False) is None
+    ambiguous = files | {"tests/shop/cart.py"}
+    assert frame_path(Frame("shop/cart.py", 1, None, None), ambiguous) is None
+    assert frame_path(Frame("app/gone.py", 1, None, None)) == "app/gone.py"  # list unknown
+
+    [(_, link)] = permalinks(
+        (Frame("/srv/src/shop/pricing.py", 4, None, None),), "https://g", "o/r", "s", files
+    )
+    assert link == "https://g/o/r/blob/s/src/shop/pricing.py#L4"

@@ -496,6 +496,26 @@ async def test_suspect_deployment_permalinks_and_rollback_from_the_issue(
     assert any("Rolling **production** back" in c for c in bot_comments(fake_github, issue.number))
 
 
+async def test_frames_link_to_the_files_at_the_deployed_commit(
+    alerts: AlertClient, fake_github: FakeGitHub, git_server: GitServer, repo: Any
+) -> None:
+    _, suspect = await seed_deployments(alerts, fake_github, git_server, repo)
+    stack = [
+        {"path": "/srv/releases/42/app/pricing.py", "line": 2, "function": "unit_price"},
+        {"path": "app/removed.py", "line": 5, "function": "gone"},
+    ]
+    await alerts.deliver("generic", generic(stacktrace=stack))
+    [issue] = fake_github.issues_in(REPO)
+    body = issue.body or ""
+    assert (
+        f"[`/srv/releases/42/app/pricing.py:2`](https://github.com/{REPO}/blob/{suspect.sha}/app/pricing.py#L2)"
+        in body
+    )
+    assert "- `app/removed.py:5` in `gone`" in body  # no such file there: no broken link
+    [tree] = fake_github.requests_for("git/get-tree")
+    assert tree.path_params["tree_sha"] == suspect.sha
+
+
 async def test_a_deployment_another_tool_made_is_the_suspect(
     alerts: AlertClient, fake_github: FakeGitHub, git_server: GitServer, repo: Any
 ) -> None:

@@ -974,6 +974,38 @@ async def list_check_runs_for_ref(ctx: Context) -> Reply:
     )
 
 
+@handles("git/get-tree")
+async def get_tree(ctx: Context) -> Reply:
+    """A tree by its sha, or a commit's or ref's tree (GitHub accepts those too);
+    ``recursive`` (any value) lists every entry below it. Never truncated here."""
+    repo = ctx.repo("contents", "read")
+    if repo.git is None:
+        raise ctx.not_found()
+    spec = str(ctx.path_params["tree_sha"])
+    found = repo.git.git("rev-parse", "--verify", "--quiet", f"{spec}^{{tree}}", check=False)
+    sha = found.decode().strip()
+    if not sha:
+        raise GitHubError(404, "Not Found", documentation_url=ctx.op.documentation_url)
+    args = ["ls-tree", "-z", "--long"] + (["-r", "-t"] if "recursive" in ctx.query else [])
+    entries = []
+    for entry in repo.git.git(*args, sha).split(b"\0"):
+        if not entry:
+            continue
+        meta, _, path = entry.partition(b"\t")
+        mode, kind, object_sha, size = meta.decode().split()
+        shown: dict[str, Any] = {
+            "path": path.decode(),
+            "mode": mode,
+            "type": kind,
+            "sha": object_sha,
+        }
+        if kind == "blob":
+            shown["size"] = int(size)
+        entries.append(shown)
+    url = f"{ctx.shapes.api}/repos/{repo.full_name}/git/trees/{sha}"
+    return Reply({"sha": sha, "url": url, "tree": entries, "truncated": False})
+
+
 @handles("repos/list-activities")
 async def list_activities(ctx: Context) -> Reply:
     """Ref changes, newest first (``direction=asc`` for oldest first), filtered by ``ref``

@@ -84,6 +84,7 @@ OPERATIONS: list[str] = [
     "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls",
     "GET /repos/{owner}/{repo}/commits/{ref}",
     "GET /repos/{owner}/{repo}/activity",
+    "GET /repos/{owner}/{repo}/git/trees/{tree_sha}",
     # Users and rate limit
     "GET /users/{username}",
     "GET /user",
