@@ -159,10 +159,14 @@ class ProposeFix:
     ) -> tuple[str, dict[str, str], dict[str, bytes], list[str]]:
         """The branch's head, path -> text of the stack trace's files in the repository,
         the repository's ruff and dependency files, and every path (for the imports)."""
-        paths = trace_paths(alert)
-        if not paths:
-            raise Declined("The alert's stack trace has no frame in this repository's files.")
+        no_frame = Declined("The alert's stack trace has no frame in this repository's files.")
+        if all(frame.in_app is False for frame in alert.frames):
+            raise no_frame
         head = mirror.fetch_branch(url, token, branch)
+        every_path = mirror.paths(head)
+        paths = trace_paths(alert, frozenset(every_path))
+        if not paths:
+            raise no_frame
         contents = mirror.read(url, token, head, [*paths, *SUPPORT_FILES])
         support = {p: contents[p] for p in SUPPORT_FILES if p in contents}
         files: dict[str, str] = {}
@@ -179,7 +183,7 @@ class ProposeFix:
                 f"None of the stack trace's files ({shown}) is a text file of at most "
                 f"{MAX_FILE_BYTES} bytes on `{branch}` at {head[:7]}."
             )
-        return head, files, support, mirror.paths(head)
+        return head, files, support, every_path
 
     # --------------------------------------------------------------- the pull request
     async def _open_pull(self) -> dict[str, Any] | None:
@@ -226,11 +230,12 @@ class ProposeFix:
 
 
 # ---------------------------------------------------------------------- pure parts
-def trace_paths(alert: Alert) -> list[str]:
-    """The repository paths of the alert's in-app frames, innermost first, deduplicated."""
+def trace_paths(alert: Alert, files: frozenset[str] | None = None) -> list[str]:
+    """The repository paths of the alert's in-app frames, innermost first, deduplicated
+    (with `files`, every file at the commit, only those that exist)."""
     paths: list[str] = []
     for frame in alert.frames:
-        path = frame_path(frame)
+        path = frame_path(frame, files)
         if path is not None and path not in paths:
             paths.append(path)
     return paths[:MAX_FILES_SENT]

@@ -81,10 +81,12 @@ async def start(start_deckhand: Any, fake_github: FakeGitHub, app_keys: Any, **e
     return bot
 
 
-async def alert_issue(bot: Any, fake_github: FakeGitHub, ai: FakeOpenAI | None = None) -> int:
+async def alert_issue(
+    bot: Any, fake_github: FakeGitHub, ai: FakeOpenAI | None = None, **alert: Any
+) -> int:
     """Deliver an alert whose stack trace names app/checkout.py; its issue's number once
     every job (the issue, the triage) is done, with the fake model's script cleared."""
-    await AlertClient(bot).deliver("generic", generic("checkout"))
+    await AlertClient(bot).deliver("generic", generic("checkout", **alert))
     await eventually(lambda: quiet(bot.app[SERVICE].db))
     if ai is not None:
         ai.reset()
@@ -137,6 +139,23 @@ async def test_a_valid_fix_opens_one_draft_pull_request(
         assert len(fake_github.repo(REPO).pulls) == 1  # type: ignore[union-attr]
         assert len(git_server.pushes) == 1 and len(ai.requests) == 1
         assert f"already open: #{pull.number}" in replies(fake_github, number)[-1]
+
+
+async def test_a_frame_with_the_servers_absolute_path_finds_its_file(
+    start_deckhand: Any, fake_github: FakeGitHub, git_server: GitServer, app_keys: Any, repo: str
+) -> None:
+    async with FakeOpenAI() as ai:
+        bot = await start(
+            start_deckhand, fake_github, app_keys, openai_api_key=ai.api_key, openai_base_url=ai.url
+        )
+        stack = [{"path": "/srv/app/app/checkout.py", "line": 12, "function": "total"}]
+        number = await alert_issue(bot, fake_github, ai, stacktrace=stack)
+        ai.reply(answer([{"path": "app/checkout.py", "content": FIXED}]))
+        await comment(bot, fake_github, number, "/propose-fix", "maintainer")
+        [request] = ai.requests
+        assert "===== BEGIN app/checkout.py =====" in request.json["messages"][1]["content"]
+        [pull] = fake_github.repo(REPO).pulls.values()  # type: ignore[union-attr]
+        assert pull.draft
 
 
 async def test_a_retried_job_reuses_the_pushed_branch(
