@@ -50,21 +50,29 @@ async def follow_status(
     gh: Any, context: Any, deployment_id: int, state: str, log_url: str | None, default_branch: str
 ) -> None:
     """A deployment's new status, however it was reported: the history row and the slot
-    follow, success starts the health watch, and the command's reply says how it went."""
+    follow, success starts the health watch, the command's reply says how it went, and
+    last, success marks the deployments it supersedes inactive (also on a repeated
+    report: a retried job finishes what a failed attempt left undone)."""
     store = DeployStore(context.db)
     record = await settle(store, deployment_id, state)
-    if state == "success":  # also for a repeat: a retry finishes what a failed job began
-        await supersede(gh, store, deployment_id)
-    if record is None:
-        return  # not a deployment Deckhand made, or a repeated or late report
-    context.log.info("deployment_status", deployment=deployment_id, state=state)
+    if record is not None:  # else not a deployment Deckhand made, or a repeated or late report
+        await _follow(gh, context, record, state, log_url, default_branch)
+    if state == "success":
+        await supersede(gh, store, deployment_id, context.log)
+
+
+async def _follow(
+    gh: Any, context: Any, record: Any, state: str, log_url: str | None, default_branch: str
+) -> None:
+    context.log.info("deployment_status", deployment=record.id, state=state)
     config = (await context.config()).config.deploy
     environment = config.environments.get(record.environment)
     if state == "success" and environment is not None and environment.health is not None:
         await watch.begin(
             context.db, record, context.installation_id, environment.health, default_branch
         )
-    await _edit_reply(gh, context, record, state, log_url)
+    if state != "inactive":  # superseded later: the command's reply keeps how it went
+        await _edit_reply(gh, context, record, state, log_url)
     if state in NOTIFIED:
         what = "rollback" if record.rollback_of else "deployment"
         text = (

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from app.alerts.sources import MAX_FRAMES, MAX_TEXT, Alert, Frame, _time
+from app.alerts.sources import MAX_FRAMES, MAX_TEXT, Alert, Frame, epoch_seconds
 from app.alerts.suspect import repo_path
 
 SOURCE = "logs"
@@ -163,7 +163,7 @@ def _record_lines(data: dict[str, Any]) -> list[Line]:
     stream = _first(data, STREAM_KEYS)
     level = _first(data, LEVEL_KEYS)
     severity = _severity(level) if level is not None else _text_severity(text)
-    at = _time(_first(data, TIME_KEYS))
+    at = epoch_seconds(_first(data, TIME_KEYS))
     if isinstance(at, float) and at > 1e11:  # milliseconds (or more) since the epoch
         while at > 1e11:
             at /= 1000
@@ -177,7 +177,7 @@ def _text_line(raw: str) -> Line:
     stamp, tag = (match.group("ts"), match.group("tag")) if match else (None, None)
     text = raw[match.end() :] if match and (stamp or tag) else raw
     stream = tag.rstrip(":") if tag else ""
-    at = _time(stamp.replace(",", ".")) if stamp else None
+    at = epoch_seconds(stamp.replace(",", ".")) if stamp else None
     return Line(text, stream, _text_severity(text), at)
 
 

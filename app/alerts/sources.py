@@ -210,7 +210,7 @@ def _text(value: Any, limit: int = MAX_TEXT) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-def _time(value: Any) -> float | None:
+def epoch_seconds(value: Any) -> float | None:
     """Epoch seconds from an ISO 8601 string or a number; None when absent or zero."""
     if isinstance(value, bool):
         return None
@@ -311,7 +311,7 @@ def parse_sentry(data: dict[str, Any], headers: Mapping[str, str]) -> list[Alert
                         ("Sentry issue", event.get("issue_url")),
                     ]
                 ),
-                started_at=_time(event.get("datetime")) or time.time(),
+                started_at=epoch_seconds(event.get("datetime")) or time.time(),
             )
         ]
     if resource == "issue":
@@ -337,7 +337,7 @@ def parse_sentry(data: dict[str, Any], headers: Mapping[str, str]) -> list[Alert
                         )
                     ]
                 ),
-                started_at=_time(issue.get("firstSeen")) or time.time(),
+                started_at=epoch_seconds(issue.get("firstSeen")) or time.time(),
             )
         ]
     if resource == "metric_alert":
@@ -357,7 +357,7 @@ def parse_sentry(data: dict[str, Any], headers: Mapping[str, str]) -> list[Alert
                 environment=_text(rule.get("environment"), 100) or None,
                 message=_text(body.get("description_text")),
                 links=_links([("Sentry alert", body.get("web_url"))]),
-                started_at=_time(metric.get("date_started")) or time.time(),
+                started_at=epoch_seconds(metric.get("date_started")) or time.time(),
             )
         ]
     if resource in ("installation", "comment"):
@@ -407,7 +407,7 @@ def _grouped(data: dict[str, Any], source: str) -> list[Alert]:
                 environment=_text(labels.get("environment") or labels.get("env"), 100) or None,
                 message=message,
                 links=_links(links),
-                started_at=_time(alert.get("startsAt")) or time.time(),
+                started_at=epoch_seconds(alert.get("startsAt")) or time.time(),
             )
         )
     return out
@@ -469,7 +469,7 @@ def _generic_one(item: Any, where: str) -> Alert:
         message=_text(alert.get("message")),
         frames=tuple(frames[:MAX_FRAMES]),
         links=_links(pairs),
-        started_at=_time(alert.get("started_at")) or time.time(),
+        started_at=epoch_seconds(alert.get("started_at")) or time.time(),
     )
 
 

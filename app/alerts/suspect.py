@@ -1,9 +1,10 @@
 """The suspect deployment of an alert, and stack frames as permalinks into the repository.
 
 The suspect is the newest deployment to the alert's environment created before the alert
-started (failed deployments never ran, so they are passed over): Deckhand's own, or one
-another tool made through GitHub's Deployments API (a CI job that deploys on merge), found
-by its latest status and linked to its pull request through the commit. The rollback
+started (failed deployments never ran and queued ones had not started, so they are
+passed over): Deckhand's own, or one another tool made through GitHub's Deployments API
+(a CI job that deploys on merge), found by its latest status and linked to its pull
+request through the commit. The rollback
 target is the last good Deckhand deployment before it, ready as a `/rollback <env> <id>`
 line (`/rollback` redeploys what Deckhand deployed). Frames become
 `blob/<sha>/<path>#L<line>` links to files that exist at the deployed commit (one
@@ -18,15 +19,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from gidgethub import BadRequest
+from gidgethub import BadRequest, GitHubException
 
-from app.alerts.sources import Frame
+from app.alerts.sources import Frame, epoch_seconds
 from app.deploy.store import DeploymentRecord, DeployStore
 
-NEVER_RAN = frozenset({"failure", "error"})
+# Failed deployments never ran; queued ones had not started when the alert began.
+PASSED_OVER = frozenset({"failure", "error", "queued", "pending", "waiting"})
 NOT_OURS = re.compile(
     r"(^|/)(site-packages|dist-packages|node_modules|vendor|\.venv|venv|lib/python[\d.]*)(/|$)"
 )
@@ -54,11 +55,11 @@ async def suspect_deployment(
 ) -> Suspect | None:
     history = await store.history(repository, environment, limit=100)
     suspect = next(
-        (d for d in history if d.created_at <= started_at and d.status not in NEVER_RAN), None
+        (d for d in history if d.created_at <= started_at and d.status not in PASSED_OVER), None
     )
     try:
         suspect = await _newer_on_github(gh, store, repository, environment, started_at, suspect)
-    except BadRequest:  # GitHub's list unreadable: Deckhand's own history still tells
+    except GitHubException:  # GitHub's list unreadable: Deckhand's own history still tells
         pass
     if suspect is None:
         return None
@@ -107,7 +108,7 @@ async def _newer_on_github(
     for deployment in listed:  # newest first
         if ours is not None and int(deployment["id"]) <= ours.id:
             break
-        created = _epoch(deployment.get("created_at"))
+        created = epoch_seconds(deployment.get("created_at"))
         if created is None or created > started_at:
             continue
         if await store.get(int(deployment["id"])) is not None:
@@ -116,7 +117,7 @@ async def _newer_on_github(
             break
         reads += 1
         state = await _latest_state(gh, owner, repo, int(deployment["id"]))
-        if state in NEVER_RAN:
+        if state is None or state in PASSED_OVER:
             continue
         return DeploymentRecord(
             id=int(deployment["id"]),
@@ -128,7 +129,7 @@ async def _newer_on_github(
             components=(),
             rollback_of=None,
             forced=False,
-            status=state or "pending",
+            status=state,
             pull_number=await _pull_of(gh, owner, repo, str(deployment["sha"])),
             reason=None,
             created_at=created,
@@ -151,21 +152,15 @@ async def _latest_state(gh: Any, owner: str, repo: str, deployment_id: int) -> s
 
 async def _pull_of(gh: Any, owner: str, repo: str, sha: str) -> int | None:
     """The pull request the commit came from (merged ones first), if GitHub knows one."""
-    pulls = await gh.getitem(
-        "/repos/{owner}/{repo}/commits/{commit_sha}/pulls",
-        url_vars={"owner": owner, "repo": repo, "commit_sha": sha},
-    )
+    try:
+        pulls = await gh.getitem(
+            "/repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+            url_vars={"owner": owner, "repo": repo, "commit_sha": sha},
+        )
+    except BadRequest:  # e.g. the commit is gone: the deployment is still the suspect
+        return None
     pulls = sorted(pulls, key=lambda p: p.get("merged_at") is None)
     return int(pulls[0]["number"]) if pulls else None
-
-
-def _epoch(value: Any) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 async def _pull_author(gh: Any, repository: str, number: int | None) -> str | None:

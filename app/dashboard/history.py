@@ -96,8 +96,9 @@ class EnvironmentView:
 
     @property
     def success_rate(self) -> int | None:
-        """Percent of finished deployments that succeeded; None before the first one."""
-        succeeded = sum(1 for d in self.deployments if d.status == "success")
+        """Percent of finished deployments that succeeded (superseded ones, now
+        `inactive`, included); None before the first one."""
+        succeeded = sum(1 for d in self.deployments if d.status in GOOD)
         failed = sum(1 for d in self.deployments if d.status in FAILED)
         if succeeded + failed == 0:
             return None

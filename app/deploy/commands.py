@@ -13,10 +13,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gidgethub import BadRequest
+from gidgethub import BadRequest, RateLimitExceeded
 
 from app.chatops.permissions import WRITE_LEVELS, permission_of
 from app.commands import Deploy, History, Lock, Rollback, Status, Unlock
@@ -179,9 +180,11 @@ async def _head(given: CommandInput) -> tuple[str, str | None]:
 
 
 async def _pushed_at(given: CommandInput, head: dict[str, Any], sha: str) -> str | None:
-    """When the head branch last moved to `sha`, from the repository's activity: a commit
-    made before the comment can still be pushed after it. None when GitHub cannot tell
-    (no such move in its newest 100, or a fork the App cannot read)."""
+    """When the head branch moved to `sha`, from the repository's activity: a commit made
+    before the comment can still be pushed after it. Now, when the branch's newest move
+    is not to `sha` (it moved on, or the push is too fresh to be listed yet). None when
+    GitHub cannot tell: no activity on the branch, or a fork the App cannot read (then
+    only the commit date is checked)."""
     full_name = (head.get("repo") or {}).get("full_name")
     if not isinstance(full_name, str) or "/" not in full_name:
         return None
@@ -193,17 +196,19 @@ async def _pushed_at(given: CommandInput, head: dict[str, Any], sha: str) -> str
                 "owner": owner,
                 "repo": repo,
                 "ref": f"refs/heads/{head['ref']}",
-                "per_page": "100",
+                "per_page": "1",
             },
         )
     except BadRequest as exc:
         if int(exc.status_code) in (403, 404):
             return None
         raise
-    for activity in activities:  # newest first
-        if activity.get("after") == sha:
-            return str(activity.get("timestamp"))
-    return None
+    if not activities:
+        return None
+    newest = activities[0]  # GitHub lists the newest first
+    if newest.get("after") != sha:
+        return datetime.now(UTC).isoformat()
+    return str(newest.get("timestamp"))
 
 
 async def _deploy(command: Deploy, given: CommandInput) -> str:
@@ -213,7 +218,10 @@ async def _deploy(command: Deploy, given: CommandInput) -> str:
     required: tuple[str, ...] | None = ()  # what GitHub checks again at creation
     if not command.force:
         runs, statuses = await _check_runs(given, sha), await _commit_statuses(given, sha)
-        _refuse_if(rules.checks_refusal(runs, statuses or [], env.required_checks))
+        refusal = rules.checks_refusal(runs, statuses or [], env.required_checks)
+        if refusal and statuses is None:
+            refusal += "; commit statuses could not be read (the App needs `statuses: read`)"
+        _refuse_if(refusal)
         if env.required_checks is not None:
             required = tuple(env.required_checks)
         elif statuses is None:  # Deckhand saw only the check runs: GitHub checks them all
@@ -313,6 +321,8 @@ async def _commit_statuses(given: CommandInput, sha: str) -> list[dict[str, Any]
             iterable_key="statuses",
         ):
             statuses.append(status)
+    except RateLimitExceeded:
+        raise
     except BadRequest as exc:
         if int(exc.status_code) != 403:
             raise

@@ -253,23 +253,28 @@ def is_production(environment: str) -> bool:
     return environment == "production"
 
 
-async def supersede(gh: Any, store: DeployStore, deployment_id: int) -> None:
+async def supersede(gh: Any, store: DeployStore, deployment_id: int, log: Any) -> None:
     """After a deployment succeeded, the environment's earlier successful ones are
     inactive. GitHub's `auto_inactive` marks them for non-production environments only,
     so for production Deckhand posts the `inactive` statuses itself. Idempotent: what is
-    already inactive is left alone, so a retried job finishes what a failed one began."""
+    already inactive is left alone, so a retried job finishes what a failed one began
+    (GitHub away raises, for that retry; GitHub refusing one, e.g. a deleted deployment,
+    is logged and that one recorded inactive all the same)."""
     record = await store.get(deployment_id)
     if record is None or record.status != "success":
         return
     for earlier in await store.successful_before(record):
         if is_production(earlier.environment):
-            await set_status(
-                gh,
-                earlier.repository,
-                earlier.id,
-                "inactive",
-                f"superseded by deployment {record.id}",
-            )
+            try:
+                await set_status(
+                    gh,
+                    earlier.repository,
+                    earlier.id,
+                    "inactive",
+                    f"superseded by deployment {record.id}",
+                )
+            except BadRequest as exc:
+                log.warning("deployment_not_marked_inactive", deployment=earlier.id, error=str(exc))
         await store.set_status(earlier.id, "inactive")
 
 

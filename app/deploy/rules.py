@@ -20,8 +20,9 @@ def checks_refusal(
     required: list[str] | None,
 ) -> str | None:
     """`required` names must each be green, as a check run or a commit status (GitHub's
-    required contexts are either); None: every check and status on the commit must be
-    green (and there must be one, so an unchecked commit is not taken for a green one)."""
+    required contexts are either; of a check run and a status with the same name, the
+    check run counts); None: every check and status on the commit must be green (and
+    there must be one, so an unchecked commit is not taken for a green one)."""
     latest: dict[str, tuple[bool, str | None]] = {}  # name -> (finished, conclusion)
     for run in check_runs:  # GitHub lists the newest first; keep the newest per name
         latest.setdefault(

@@ -197,10 +197,13 @@ def test_grafana_headers_are_the_ones_its_contact_point_names(tmp_path: Path) ->
     signed = {"X-Sig": mac("k", stamp.encode() + b":" + data), "X-Sig-Time": stamp}
     assert request_problem("grafana", settings, signed, data) is None
     # The default names mean nothing here, and a configured timestamp is required.
-    unsigned = {"X-Grafana-Alerting-Signature": mac("k", data)}
-    assert request_problem("grafana", settings, unsigned, data) == (
+    default_name = {
+        "X-Grafana-Alerting-Signature": mac("k", stamp.encode() + b":" + data),
+        "X-Sig-Time": stamp,
+    }
+    assert request_problem("grafana", settings, default_name, data) == (
         "signature",
-        "missing X-Sig-Time header",
+        "missing X-Sig header",
     )
     bare = {"X-Sig": mac("k", data)}
     assert request_problem("grafana", settings, bare, data) == (

@@ -26,10 +26,12 @@ def _rows(*spec: tuple[int, str, float, float]) -> list[DeploymentRow]:
 def test_success_rate_counts_finished_deployments_only() -> None:
     view = EnvironmentView("production", EnvironmentState())
     assert view.success_rate is None
-    view.rows = _rows((1, "pending", 1, 1), (2, "inactive", 2, 2))
+    view.rows = _rows((1, "pending", 1, 1))
     assert view.success_rate is None
+    view.rows += _rows((2, "inactive", 2, 2))  # a success a later one superseded
+    assert view.success_rate == 100
     view.rows += _rows((3, "success", 3, 3), (4, "success", 4, 4), (5, "error", 5, 5))
-    assert view.success_rate == 67
+    assert view.success_rate == 75
 
 
 def test_time_to_recover_is_the_mean_from_going_bad_to_the_next_success() -> None:

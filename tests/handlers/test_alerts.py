@@ -521,12 +521,16 @@ async def test_a_deployment_another_tool_made_is_the_suspect(
 ) -> None:
     _, ours = await seed_deployments(alerts, fake_github, git_server, repo)
     # The repository's CI deploys through GitHub's Deployments API on its own: once with
-    # success (pull request #1's commit), then a failed one, which never ran.
+    # success (pull request #1's commit), then a failed one, which never ran, and two that
+    # had not started.
     faster = git_server.head(REPO, "faster")
     ci = fake_github.add_deployment(REPO, faster, ref="faster", creator="ci-deployer")
     fake_github.report_deployment(REPO, ci.id, "success")
     failed = fake_github.add_deployment(REPO, repo["base"], ref="main", creator="ci-deployer")
     fake_github.report_deployment(REPO, failed.id, "failure")
+    waiting = fake_github.add_deployment(REPO, repo["base"], ref="main", creator="ci-deployer")
+    fake_github.report_deployment(REPO, waiting.id, "queued")  # had not started
+    fake_github.add_deployment(REPO, repo["base"], ref="main", creator="ci-deployer")  # no status
     payload = copy.deepcopy(fixture("sentry_error"))
     payload["data"]["error"]["datetime"] = time.time() + 1
     await alerts.deliver("sentry", payload, headers={"Sentry-Hook-Resource": "error"})

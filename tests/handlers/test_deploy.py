@@ -210,6 +210,12 @@ async def test_statuses_unreadable_leave_the_check_to_github(
     fake_github.add_commit_status(REPO, setup["head"], "lint", "success")
     reply = await say(bot, fake_github, setup["number"], "/deploy staging")
     assert "Deploying" in reply, reply
+    # A required check reported only as a status: the refusal says why it is not seen.
+    fake_github.add_commit_status(REPO, setup["head"], "e2e", "success")
+    ordered = config("http://127.0.0.1:9").replace('["ci/test"]', '["ci/test", "e2e"]')
+    git_server.commit(REPO, "main", {".github/deckhand.yml": ordered}, message="Require e2e")
+    reply = await say(bot, fake_github, setup["number"], "/deploy production")
+    assert "not reported: e2e" in reply and "needs `statuses: read`" in reply, reply
 
 
 async def test_a_head_newer_than_the_comment_is_refused(
@@ -256,6 +262,19 @@ async def test_an_old_commit_pushed_after_the_comment_is_refused(
     assert "newer than your comment" in reply and deployments(fake_github) == []
     [asked] = fake_github.requests_for("repos/list-activities")
     assert asked.query["ref"] == "refs/heads/feature"
+
+
+async def test_a_push_too_fresh_for_the_activity_list_is_refused(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any
+) -> None:
+    head = git_server.commit(REPO, "feature", {"app.py": "x = 9\n"}, message="Fresh")
+    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    listed = fake_github.activities.pop()  # GitHub has not listed this push yet
+    reply = await say(bot, fake_github, setup["number"], "/deploy production")
+    assert "newer than your comment" in reply and deployments(fake_github) == []
+    fake_github.activities.append(listed)
+    reply = await say(bot, fake_github, setup["number"], "/deploy production")
+    assert f"Deploying `{head[:7]}`" in reply
 
 
 async def test_locks_and_the_hourly_limit(bot: Any, fake_github: FakeGitHub, setup: Any) -> None:
@@ -487,6 +506,38 @@ async def test_a_success_marks_the_deployments_it_supersedes_inactive(
     assert [s.state for s in staging.statuses] == ["queued", "success", "inactive"]
     assert staging.statuses[-1].creator is not fake_github.app.bot
     assert (await store.get(staging.id)).status == "inactive"  # type: ignore[union-attr]
+
+
+async def test_marking_superseded_ones_inactive_never_costs_the_rest(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any, target: Any
+) -> None:
+    store = DeployStore(bot.app[SERVICE].db)
+    first = await deploy_and_succeed(bot, fake_github, setup["number"])
+    head = git_server.commit(REPO, "feature", {"app.py": "x = 5\n"}, message="Newer")
+    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    await say(bot, fake_github, setup["number"], "/deploy production")
+    second = deployments(fake_github)[-1]
+    # GitHub fails the "inactive" status once: the job is retried and finishes it.
+    statuses = "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+    fake_github.fail_next("POST", statuses, 502, times=1)
+    hits = target.hits
+    await report(bot, fake_github, second.id, "success")
+    assert [s.state for s in first.statuses] == ["queued", "success", "inactive"]
+    replies = [c.body for c in fake_github.comments_on(REPO, setup["number"])]
+    assert any(
+        f"Deployment {second.id} of `{head[:7]}` to **production**: success" in r for r in replies
+    )
+    await eventually(lambda: target.hits > hits)  # the health watch began
+    assert (await store.get(first.id)).status == "inactive"  # type: ignore[union-attr]
+
+    # GitHub refusing it (a deleted deployment) is logged; the record is inactive all the same.
+    third_head = git_server.commit(REPO, "feature", {"app.py": "x = 6\n"}, message="Newest")
+    fake_github.add_check_run(REPO, "ci/test", third_head, status="completed", conclusion="success")
+    await say(bot, fake_github, setup["number"], "/deploy production")
+    fake_github.fail_next("POST", statuses, 404, times=1)
+    await report(bot, fake_github, deployments(fake_github)[-1].id, "success")
+    assert second.state == "success"  # on GitHub: it refused
+    assert (await store.get(second.id)).status == "inactive"  # type: ignore[union-attr]
 
 
 async def test_a_health_watch_survives_a_restart(
