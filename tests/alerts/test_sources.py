@@ -15,9 +15,9 @@ import pytest
 from app.alerts.sources import (
     UNNAMED_RETRY_WINDOW,
     Alert,
-    _time,
     authenticate,
     delivery_key,
+    epoch_seconds,
     parse,
     request_problem,
 )
@@ -95,9 +95,9 @@ def test_grafana_with_nanosecond_times() -> None:
     assert alert.title == "Memory above 90% on web-1"
     expected = datetime.fromisoformat("2026-11-21T08:12:03.157076+00:00").timestamp()
     assert alert.started_at == pytest.approx(expected)
-    nanos = _time("2018-08-03T09:52:26.739266876+02:00")
+    nanos = epoch_seconds("2018-08-03T09:52:26.739266876+02:00")
     assert nanos == pytest.approx(datetime(2018, 8, 3, 7, 52, 26, 739266, UTC).timestamp())
-    assert _time("0001-01-01T00:00:00Z") is None
+    assert epoch_seconds("0001-01-01T00:00:00Z") is None
 
 
 @pytest.mark.parametrize(
