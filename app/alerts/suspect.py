@@ -24,6 +24,7 @@ from typing import Any
 from gidgethub import BadRequest, GitHubException
 
 from app.alerts.sources import Frame, epoch_seconds
+from app.deploy.deployer import latest_state
 from app.deploy.store import DeploymentRecord, DeployStore
 
 # Failed deployments never ran; queued ones had not started when the alert began.
@@ -116,7 +117,7 @@ async def _newer_on_github(
         if reads == STATUS_READS:
             break
         reads += 1
-        state = await _latest_state(gh, owner, repo, int(deployment["id"]))
+        state = await latest_state(gh, repository, int(deployment["id"]))
         if state is None or state in PASSED_OVER:
             continue
         return DeploymentRecord(
@@ -135,19 +136,6 @@ async def _newer_on_github(
             created_at=created,
         )
     return ours
-
-
-async def _latest_state(gh: Any, owner: str, repo: str, deployment_id: int) -> str | None:
-    statuses = await gh.getitem(
-        "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses{?per_page}",
-        url_vars={
-            "owner": owner,
-            "repo": repo,
-            "deployment_id": str(deployment_id),
-            "per_page": "1",
-        },
-    )
-    return str(statuses[0]["state"]) if statuses else None
 
 
 async def _pull_of(gh: Any, owner: str, repo: str, sha: str) -> int | None:

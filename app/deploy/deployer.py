@@ -68,6 +68,8 @@ async def start(
             return earlier
     actor = None if request.actor == AUTOMATIC else request.actor
     reservation = await store.reserve(request.repository, request.environment, key, actor)
+    if not reservation and await _settled_on_github(gh, store, request):
+        reservation = await store.reserve(request.repository, request.environment, key, actor)
     if reservation is Reservation.LOCKED:
         state = await store.state(request.repository, request.environment)
         raise DeployRefused(f"`{request.environment}` is locked by {state.locked_by}")
@@ -79,7 +81,7 @@ async def start(
     if reservation is Reservation.RESUMED:  # an earlier run of this command died midway
         created = await _created_earlier(gh, request)
         if created is not None:
-            reported = await _latest_state(gh, request.repository, int(created["id"]))
+            reported = await latest_state(gh, request.repository, int(created["id"]))
             log.info("deploy_adopted", deployment=created["id"], command=key, state=reported)
     if created is None:
         try:
@@ -161,7 +163,22 @@ async def _created_earlier(gh: Any, request: DeployRequest) -> dict[str, Any] | 
     return None
 
 
-async def _latest_state(gh: Any, repository: str, deployment_id: int) -> str | None:
+async def _settled_on_github(gh: Any, store: DeployStore, request: DeployRequest) -> bool:
+    """When the environment's slot is held by a deployment that GitHub shows finished
+    (its final status was reported but its webhook never reached Deckhand), settle it
+    now and free the slot; True when that happened."""
+    state = await store.state(request.repository, request.environment)
+    if not state.in_flight:  # free, or reserved by a command not yet at GitHub
+        return False
+    reported = await latest_state(gh, request.repository, state.in_flight)
+    if reported not in FINAL:
+        return False
+    log.info("deploy_settled_from_github", deployment=state.in_flight, state=reported)
+    await settle(store, state.in_flight, reported)
+    return True
+
+
+async def latest_state(gh: Any, repository: str, deployment_id: int) -> str | None:
     """The state of the deployment's newest status; None when it has none."""
     owner, repo = repository.split("/", 1)
     statuses = await gh.getitem(

@@ -343,6 +343,20 @@ async def test_after_takes_only_commits_already_good_there(
     assert f"Deploying `{setup['head'][:7]}` to **production**" in reply
 
 
+async def test_a_slot_held_by_a_deployment_github_shows_finished_is_freed(
+    bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any
+) -> None:
+    await say(bot, fake_github, setup["number"], "/deploy production")
+    first = deployments(fake_github)[-1]
+    reply = await say(bot, fake_github, setup["number"], "/deploy production")
+    assert f"a deployment to `production` is in progress (deployment {first.id})" in reply
+    # Its workflow reports success, but the webhook never reaches Deckhand.
+    fake_github.report_deployment(REPO, first.id, "success")
+    reply = await say(bot, fake_github, setup["number"], "/deploy production")
+    assert "Deploying" in reply, reply
+    assert (await DeployStore(bot.app[SERVICE].db).get(first.id)).status == "success"  # type: ignore[union-attr]
+
+
 async def test_two_deploys_at_the_same_moment_start_one(
     bot: Any, fake_github: FakeGitHub, setup: Any
 ) -> None:
