@@ -91,6 +91,18 @@ def deployments(fake_github: FakeGitHub) -> list[Any]:
     return sorted(fake_github.deployments.values(), key=lambda d: d.id)
 
 
+async def deliver(
+    bot: Any, fake_github: FakeGitHub, seeded: Any, action: str = "created"
+) -> list[str]:
+    """Deliver an `issue_comment` event for a seeded comment; Deckhand's replies once done."""
+    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION, action)
+    _, _, delivery_id = await bot.post("issue_comment", payload)
+    [delivery] = (await bot.wait_finished([delivery_id])).values()
+    assert delivery.status == "done", delivery.last_error
+    comments = fake_github.comments_on(REPO, seeded.issue_number)
+    return [c.body for c in comments if c.user is fake_github.app.bot]
+
+
 async def test_deploy_happy_path(
     bot: Any, fake_github: FakeGitHub, setup: Any, target: Any
 ) -> None:
@@ -228,14 +240,7 @@ async def test_a_head_newer_than_the_comment_is_refused(
         user="maintainer",
         created_at=time.time() - 3600,
     )
-    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION)
-    _, _, delivery_id = await bot.post("issue_comment", payload)
-    await bot.wait_finished([delivery_id])
-    [reply] = [
-        c.body
-        for c in fake_github.comments_on(REPO, setup["number"])
-        if c.user is fake_github.app.bot
-    ]
+    [reply] = await deliver(bot, fake_github, seeded)
     assert "newer than your comment" in reply and deployments(fake_github) == []
 
 
@@ -251,14 +256,7 @@ async def test_an_old_commit_pushed_after_the_comment_is_refused(
         REPO, "feature", {"app.py": "x = 9\n"}, message="Late", date=int(time.time()) - 3600
     )
     fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
-    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION)
-    _, _, delivery_id = await bot.post("issue_comment", payload)
-    await bot.wait_finished([delivery_id])
-    [reply] = [
-        c.body
-        for c in fake_github.comments_on(REPO, setup["number"])
-        if c.user is fake_github.app.bot
-    ]
+    [reply] = await deliver(bot, fake_github, seeded)
     assert "newer than your comment" in reply and deployments(fake_github) == []
     [asked] = fake_github.requests_for("repos/list-activities")
     assert asked.query["ref"] == "refs/heads/feature"
@@ -310,14 +308,8 @@ async def test_an_edited_comment_is_not_run_again(
     seeded = fake_github.add_issue_comment(
         REPO, setup["number"], "/deploy production", user="maintainer"
     )
-    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION, "edited")
-    _, _, delivery_id = await bot.post("issue_comment", payload)
-    [delivery] = (await bot.wait_finished([delivery_id])).values()
-    assert delivery.status == "done"
+    assert await deliver(bot, fake_github, seeded, "edited") == []
     assert deployments(fake_github) == []
-    assert [
-        c for c in fake_github.comments_on(REPO, setup["number"]) if c.user is fake_github.app.bot
-    ] == []
     assert seeded.reactions == []
 
 
