@@ -350,10 +350,7 @@ def _commit(args: argparse.Namespace) -> int:
         try:
             settings = Settings(_env_file=None)  # type: ignore[call-arg]  # the environment only
         except ValidationError as exc:
-            for error in exc.errors():
-                name = ".".join(str(p) for p in error["loc"]).upper()
-                print(f"configuration error: {name}: {error['msg']}", file=sys.stderr)
-            return EXIT_USAGE
+            return _configuration_error(exc)
         model = MessageModel.from_settings(settings)
     return commit_staged(
         Path.cwd(),
@@ -363,6 +360,15 @@ def _commit(args: argparse.Namespace) -> int:
         out=sys.stdout,
         err=sys.stderr,
     )
+
+
+def _configuration_error(exc: Any) -> int:
+    """Each of the settings' errors on one line (never the value), and the exit code."""
+    for error in exc.errors():
+        name = ".".join(str(p) for p in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        print(f"configuration error: {name + ': ' if name else ''}{message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -392,10 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        for error in exc.errors():
-            name = ".".join(str(p) for p in error["loc"]).upper()
-            print(f"configuration error: {name}: {error['msg']}", file=sys.stderr)
-        return EXIT_USAGE
+        return _configuration_error(exc)
     configure_logging(settings.log_level, settings.log_format, settings.secret_values())
     command = args.command or "serve"
     if command == "schema":

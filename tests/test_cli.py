@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from pydantic import SecretStr
 
 from app.config.schema import SCHEMA_FILE
@@ -44,8 +46,27 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     assert "invalid choice" in result.stderr
 
 
-def test_private_key_from_a_file_or_with_literal_newlines(tmp_path: Path) -> None:
-    pem = "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n"
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_URL": "mysql://db/deckhand"}, "DATABASE_URL must be sqlite:///PATH or"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL must be"),
+        ({"QUEUE_URL": "redis://localhost"}, "QUEUE_URL must be postgresql://"),
+        ({"GITHUB_PRIVATE_KEY_PATH": "/no/such/key.pem"}, "GITHUB_PRIVATE_KEY_PATH: no such file"),
+        ({"GITHUB_PRIVATE_KEY": "not-a-key-but-secret"}, "GITHUB_PRIVATE_KEY does not hold a PEM"),
+    ],
+)
+def test_settings_that_would_fail_later_are_refused_at_start(
+    env: dict[str, str], message: str
+) -> None:
+    result = run("deliveries", "list", **env)
+    assert result.returncode == 2, result.stderr
+    assert f"configuration error: {message}" in result.stderr
+    assert "Traceback" not in result.stderr and "not-a-key-but-secret" not in result.stderr
+
+
+def test_private_key_from_a_file_or_with_literal_newlines(tmp_path: Path, app_keys: Any) -> None:
+    pem = app_keys.private_pem
     (tmp_path / "key.pem").write_text(pem)
     from_file = Settings(_env_file=None, github_private_key_path=tmp_path / "key.pem")  # type: ignore[call-arg]
     assert from_file.private_key_pem() == pem

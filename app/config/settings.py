@@ -203,6 +203,22 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _reachable_store_and_key(self) -> Settings:
+        """What would otherwise fail later with a traceback: the database and queue URLs'
+        kinds, and a private key that is not one (never quoting the key)."""
+        _require_backend("DATABASE_URL", self.database_url, ("sqlite", "postgresql"))
+        if self.queue_url:
+            _require_backend("QUEUE_URL", self.queue_url, ("postgresql",))
+        path = self.github_private_key_path
+        if path is not None and not path.is_file():
+            raise ValueError(f"GITHUB_PRIVATE_KEY_PATH: no such file: {path}")
+        pem = self.private_key_pem()
+        if pem is not None and not _is_private_key(pem):
+            where = "GITHUB_PRIVATE_KEY" if self.github_private_key else "GITHUB_PRIVATE_KEY_PATH"
+            raise ValueError(f"{where} does not hold a PEM private key")
+        return self
+
     def private_key_pem(self) -> str | None:
         """The App's private key as PEM text from the variable (literal `\\n` accepted) or file."""
         if self.github_private_key is not None:
@@ -241,3 +257,28 @@ class Settings(BaseSettings):
         ]
         values = [s.get_secret_value() for s in secrets if s is not None]
         return [v for v in values if len(v) >= 6]
+
+
+def _require_backend(variable: str, url: str, kinds: tuple[str, ...]) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        backend = None
+    if backend not in kinds:
+        forms = " or ".join("sqlite:///PATH" if k == "sqlite" else "postgresql://…" for k in kinds)
+        raise ValueError(f"{variable} must be {forms}, not {url.split(':', 1)[0]!r}")
+
+
+def _is_private_key(pem: str) -> bool:
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError, UnicodeError):
+        return False
+    except Exception:  # e.g. an algorithm this build cannot load: let signing say so
+        return True
+    return True

@@ -7,7 +7,8 @@ well within Sentry's one-second deadline; everything else happens in the worker.
 Answers: 202 queued, duplicate (the same request again) or ignored (nothing to act on,
 e.g. a Sentry issue being assigned); 401 when the source's secret is not configured or
 the request is not signed with it; 400 malformed (with the reason); 404 unknown source,
-or a repository the App is not installed on; 413 over 1 MB; 503 when the write fails.
+or a repository the App is not installed on; 413 over 25 MB, as for GitHub's deliveries
+(over 1 MB for a log drain's batch); 503 when the write fails.
 Nothing here calls GitHub, and nothing is stored unless the request is accepted.
 """
 
@@ -24,6 +25,7 @@ from aiohttp import web
 from app import metrics
 from app.alerts.sources import SOURCES, delivery_key, parse, request_problem
 from app.alerts.tracker import ALERT_EVENT
+from app.config.settings import MAX_WEBHOOK_BYTES
 from app.installations import InstallationStore
 from app.logs import get_logger
 from app.store.deliveries import NewDelivery
@@ -33,7 +35,8 @@ from app.web.keys import SERVICE
 log = get_logger("deckhand.web")
 routes = web.RouteTableDef()
 
-MAX_ALERT_BYTES = 1024 * 1024
+MAX_ALERT_BYTES = MAX_WEBHOOK_BYTES  # the contract's limit for every webhook
+MAX_LOG_BYTES = 1024 * 1024  # a log drain's batch is parsed line by line before the 202
 REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 INSTALLED_TTL = 10.0  # seconds an "installed" answer is reused; "not installed" never is
 REFRESH_AHEAD = 2.0  # an answer this close to its end is looked up again in the background
@@ -46,13 +49,13 @@ def _reject(status: int, reason: str, message: str) -> web.Response:
     return json_error(status, message)
 
 
-async def _read_body(request: web.Request) -> bytes | None:
-    if request.content_length is not None and request.content_length > MAX_ALERT_BYTES:
+async def _read_body(request: web.Request, limit: int) -> bytes | None:
+    if request.content_length is not None and request.content_length > limit:
         return None
     body = bytearray()
     async for chunk in request.content.iter_chunked(64 * 1024):
         body.extend(chunk)
-        if len(body) > MAX_ALERT_BYTES:
+        if len(body) > limit:
             return None
     return bytes(body)
 
@@ -100,9 +103,10 @@ async def alert_webhook(request: web.Request) -> web.Response:
         return _reject(
             404, "unknown_source", f"unknown alert source; use one of {', '.join(SOURCES)}"
         )
-    body = await _read_body(request)
+    limit = MAX_LOG_BYTES if source == "logs" else MAX_ALERT_BYTES
+    body = await _read_body(request, limit)
     if body is None:
-        return _reject(413, "too_large", f"alert larger than {MAX_ALERT_BYTES} bytes")
+        return _reject(413, "too_large", f"alert larger than {limit} bytes")
     refused = request_problem(source, service.settings, request.headers, body)
     if refused:
         return _reject(401, *refused)

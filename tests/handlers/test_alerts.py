@@ -269,7 +269,7 @@ async def test_refused_requests_store_nothing(
     elif case == "no_repo":
         kw = {"repo": "nonsense"}
     elif case == "too_large":
-        payload = generic(message="x" * (1024 * 1024 + 10))
+        payload = generic(message="x" * (25 * 1024 * 1024 + 10))
     elif case == "unknown_source":
         source = "pagerduty"
     elif case == "wrong_token":
@@ -321,6 +321,15 @@ async def test_a_duplicate_delivery_is_counted_once(
     assert (first["status"], second["status"]) == ("queued", "duplicate")
     [row] = await AlertStore(alerts.db).rows(REPO)
     assert row.count == 1 and len(fake_github.issues_in(REPO)) == 1
+
+
+async def test_a_large_alert_under_the_limit_is_taken(
+    alerts: AlertClient, fake_github: FakeGitHub
+) -> None:
+    answer = await alerts.deliver("generic", generic(message="x" * (2 * 1024 * 1024)))
+    assert answer["status"] == "queued"
+    [issue] = fake_github.issues_in(REPO)
+    assert len(issue.body or "") < 65536  # the message is clipped in the issue
 
 
 async def test_sentry_error_and_issue_webhooks_share_the_issue(

@@ -190,6 +190,12 @@ async def test_a_bad_token_is_refused(
     assert await drain.bot.store.list() == []
 
 
+async def test_a_batch_over_1_mb_is_refused(drain: Drain) -> None:
+    status, answer = await drain.send(b"ERROR boom\n" * (1024 * 1024 // 11 + 1))
+    assert status == 413 and "larger than 1048576 bytes" in answer["error"]
+    assert await drain.bot.store.list() == []
+
+
 async def test_refused_when_the_token_is_unset(
     start_deckhand: Any, fake_github: FakeGitHub
 ) -> None:
