@@ -1,7 +1,8 @@
 """Command line: `python -m app [serve|worker|schema|validate|fix|watch|commit]`, and the admin
 commands `deliveries`, `deployments` and `health` (the last two in app/admin.py).
 
-Exit codes (CONTRACT.md): 0 success, 1 a failed operation, 2 usage or configuration error.
+Exit codes (CONTRACT.md): 0 success, 1 findings (`validate`; `--fail-on` sets from which
+severity) or a failed operation, 2 usage or configuration error.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--no-cache", action="store_true", help="neither use nor write the cache")
     validate.add_argument(
         "--jobs", type=int, metavar="N", help="at most N worker processes (default: one per core)"
+    )
+    validate.add_argument(
+        "--fail-on",
+        choices=["error", "warning", "notice"],
+        default="notice",
+        help="the least severe finding that makes the exit code 1 (default: any finding)",
     )
 
     fix = commands.add_parser("fix", help="repair syntax and apply ruff's safe fixes locally")
@@ -247,6 +254,7 @@ def _missing(paths: list[Path]) -> int | None:
 def _validate(args: argparse.Namespace) -> int:
     """The local engine on a working tree: no GitHub, no database, no settings."""
     from app.engine.changes import ChangesUnavailable
+    from app.engine.findings import Severity
     from app.engine.report import FORMATS
     from app.engine.tree import validate_tree
     from app.engine.validate import EngineConfig
@@ -272,8 +280,9 @@ def _validate(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(warning, file=sys.stderr)
     sys.stdout.write(FORMATS[args.format](result.reports))
-    errors = any(f.severity.value == "error" for r in result.reports for f in r.findings)
-    return EXIT_FAILED if errors else EXIT_OK
+    threshold = Severity(args.fail_on).rank
+    failing = any(f.severity.rank >= threshold for r in result.reports for f in r.findings)
+    return EXIT_FAILED if failing else EXIT_OK
 
 
 def _fix(args: argparse.Namespace) -> int:

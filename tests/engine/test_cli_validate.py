@@ -39,6 +39,16 @@ def test_a_clean_tree_exits_0(tmp_path: Path) -> None:
     assert result.stdout.strip() == "1 files checked: no findings"
 
 
+def test_any_finding_exits_1_unless_fail_on_raises_the_bar(tmp_path: Path) -> None:
+    (tmp_path / "lint.py").write_text("import os\n")  # an unused import: a warning
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0")  # skipped, not a finding
+    result = run(tmp_path)
+    assert result.returncode == 1 and "warning [ruff/F401]" in result.stdout
+    assert run(tmp_path, "--fail-on", "warning").returncode == 1
+    assert run(tmp_path, "--fail-on", "error").returncode == 0
+    assert run(tmp_path, "--fail-on", "fatal").returncode == 2
+
+
 def test_errors_exit_1_with_positions_and_no_secret_in_the_output(tmp_path: Path) -> None:
     make_tree(tmp_path)
     result = run(".", cwd=tmp_path)
