@@ -68,6 +68,12 @@ class Service:
                 "will be dead-lettered until then and can be retried with "
                 "`python -m app deliveries retry --all-dead`.",
             )
+        if self.settings.github_webhook_secret is None and self.settings.insecure_no_secret:
+            log.warning(
+                "webhook_signatures_not_checked",
+                message="DECKHAND_INSECURE_NO_SECRET=1 and no GITHUB_WEBHOOK_SECRET: anyone "
+                "who can reach /webhooks/github can send deliveries; set the secret",
+            )
         if self.queue:
             await self.queue.open()
         if self.batcher:

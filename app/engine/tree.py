@@ -663,9 +663,30 @@ def fix_tree(paths: list[Path], write: bool) -> FixResult:
             result.warnings.append(f"ruff fixes skipped: {exc}")
             continue
         if not write and ruff_output.strip():
+            diff, summary = _git_style(ruff_output)
             result.changed = True
-            result.diff += ruff_output
+            result.diff += diff
+            result.notes += summary
     return result
+
+
+def _git_style(ruff_diff: str) -> tuple[str, list[str]]:
+    """ruff's `--diff` with `a/` and `b/` paths, as the syntax repairs' diffs and `git
+    apply` have them, and its closing summary ("Would fix 2 errors ...") apart."""
+    lines = ruff_diff.splitlines(keepends=True)
+    out: list[str] = []
+    summary: list[str] = []
+    for i, line in enumerate(lines):
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.startswith("--- ") and following.startswith("+++ "):
+            line = "--- a/" + line[4:]
+        elif line.startswith("+++ ") and out and out[-1].startswith("--- a/"):
+            line = "+++ b/" + line[4:]
+        elif line.startswith(("Would fix", "No errors would be fixed")):
+            summary.append(line.strip())
+            continue
+        out.append(line)
+    return "".join(out).rstrip("\n") + "\n" if out else "", summary
 
 
 def _lint_skipped(exc: LintUnavailable) -> str:

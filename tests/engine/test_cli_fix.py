@@ -19,6 +19,23 @@ def fix(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_the_diff_is_one_patch_git_applies(tmp_path: Path) -> None:
+    import subprocess
+
+    (tmp_path / "syn.py").write_text("def f(x)\n    return x\n")
+    (tmp_path / "lint.py").write_text("import os\nx = 1\n")
+    diff = fix(tmp_path, "--diff")
+    assert diff.stdout.count("--- a/") == 2 and "Would fix" not in diff.stdout
+    assert "Would fix 1 error" in diff.stderr  # ruff's summary, apart from the patch
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    applied = subprocess.run(
+        ["git", "apply"], input=diff.stdout, cwd=tmp_path, text=True, capture_output=True
+    )
+    assert applied.returncode == 0, applied.stderr
+    assert (tmp_path / "syn.py").read_text() == "def f(x):\n    return x\n"
+    assert (tmp_path / "lint.py").read_text() == "x = 1\n"
+
+
 def test_check_and_diff_write_nothing(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("def f(x)\n    return x\n")
     checked = fix(tmp_path, "--check")

@@ -463,5 +463,7 @@ def test_fix_tree_and_validate_tree_keep_their_positional_calls(tmp_path: Path) 
     root = make_tree(tmp_path / "repo")
     assert len(tree_module.validate_tree([root], CONFIG).reports) == 5
     before = (root / "pkg" / "a.py").read_text()
-    assert "Would fix" in tree_module.fix_tree([root], False).diff
+    planned = tree_module.fix_tree([root], False)
+    assert planned.diff.startswith("--- a/pkg/a.py\n+++ b/pkg/a.py\n")  # as `git apply` takes it
+    assert "Would fix 2 errors." in planned.notes and "Would fix" not in planned.diff
     assert (root / "pkg" / "a.py").read_text() == before

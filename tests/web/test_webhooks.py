@@ -64,8 +64,9 @@ async def test_unsigned_deliveries_refused_without_a_secret(start_deckhand) -> N
     assert "GITHUB_WEBHOOK_SECRET is not set" in body["error"]
 
 
-async def test_insecure_mode_accepts_unsigned_deliveries(start_deckhand) -> None:
+async def test_insecure_mode_accepts_unsigned_deliveries(start_deckhand, caplog) -> None:
     deckhand = await start_deckhand(github_webhook_secret=None, insecure_no_secret=True)
+    assert "webhook_signatures_not_checked" in caplog.text  # said loudly at start
     status, _, delivery_id = await deckhand.post("ping", PING, secret=None)
     assert status == 202
     await deckhand.wait_finished([delivery_id])
