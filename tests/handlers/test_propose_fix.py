@@ -6,6 +6,7 @@ the draft pull request land in the real git server and the fake GitHub."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -81,6 +82,22 @@ async def start(start_deckhand: Any, fake_github: FakeGitHub, app_keys: Any, **e
     return bot
 
 
+@pytest.fixture
+async def ai() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(
+    start_deckhand: Any, fake_github: FakeGitHub, app_keys: Any, repo: str, ai: FakeOpenAI
+) -> Any:
+    """Deckhand with a model (the fake OpenAI server), on the repository above."""
+    return await start(
+        start_deckhand, fake_github, app_keys, openai_api_key=ai.api_key, openai_base_url=ai.url
+    )
+
+
 async def alert_issue(
     bot: Any, fake_github: FakeGitHub, ai: FakeOpenAI | None = None, **alert: Any
 ) -> int:
@@ -104,90 +121,74 @@ def replies(fake_github: FakeGitHub, number: int) -> list[str]:
 
 
 async def test_a_valid_fix_opens_one_draft_pull_request(
-    start_deckhand: Any, fake_github: FakeGitHub, git_server: GitServer, app_keys: Any, repo: str
+    bot: Any, ai: FakeOpenAI, fake_github: FakeGitHub, git_server: GitServer, repo: str
 ) -> None:
-    async with FakeOpenAI() as ai:
-        bot = await start(
-            start_deckhand, fake_github, app_keys, openai_api_key=ai.api_key, openai_base_url=ai.url
-        )
-        number = await alert_issue(bot, fake_github, ai)
-        ai.reply(answer([{"path": "app/checkout.py", "content": FIXED}]))
-        seeded = await comment(bot, fake_github, number, "/propose-fix", "maintainer")
+    number = await alert_issue(bot, fake_github, ai)
+    ai.reply(answer([{"path": "app/checkout.py", "content": FIXED}]))
+    seeded = await comment(bot, fake_github, number, "/propose-fix", "maintainer")
 
-        [request] = ai.requests
-        asked = request.json["messages"][1]["content"]
-        assert "app/checkout.py:12" in asked and CHECKOUT in asked
-        [pull] = fake_github.repo(REPO).pulls.values()  # type: ignore[union-attr]
-        assert pull.draft and pull.head_ref == BRANCH.format(number) and pull.base_ref == "main"
-        assert pull.user is fake_github.app.bot
-        assert f"Proposed fix for #{number}" in (pull.body or "")
-        assert "`find` returns None." in (pull.body or "")
-        assert "no errors" in (pull.body or "")
-        assert f"deckhand:propose-fix:issue-{number}" in (pull.body or "")
-        [push] = git_server.pushes
-        assert push.ref == f"refs/heads/{BRANCH.format(number)}" and push.old == "0" * 40
-        assert git_server.show(REPO, push.new, "app/checkout.py").decode() == FIXED
-        assert git_server.log(REPO, push.new, n=1)[0].parents == [repo]
-        [reply] = replies(fake_github, number)
-        assert f"Opened draft pull request #{pull.number}" in reply
-        assert f"/pull/{pull.number}" in reply
-        assert [r.content for r in seeded.reactions] == ["eyes", "rocket"]
+    [request] = ai.requests
+    asked = request.json["messages"][1]["content"]
+    assert "app/checkout.py:12" in asked and CHECKOUT in asked
+    [pull] = fake_github.repo(REPO).pulls.values()  # type: ignore[union-attr]
+    assert pull.draft and pull.head_ref == BRANCH.format(number) and pull.base_ref == "main"
+    assert pull.user is fake_github.app.bot
+    assert f"Proposed fix for #{number}" in (pull.body or "")
+    assert "`find` returns None." in (pull.body or "")
+    assert "no errors" in (pull.body or "")
+    assert f"deckhand:propose-fix:issue-{number}" in (pull.body or "")
+    [push] = git_server.pushes
+    assert push.ref == f"refs/heads/{BRANCH.format(number)}" and push.old == "0" * 40
+    assert git_server.show(REPO, push.new, "app/checkout.py").decode() == FIXED
+    assert git_server.log(REPO, push.new, n=1)[0].parents == [repo]
+    [reply] = replies(fake_github, number)
+    assert f"Opened draft pull request #{pull.number}" in reply
+    assert f"/pull/{pull.number}" in reply
+    assert [r.content for r in seeded.reactions] == ["eyes", "rocket"]
 
-        # Asked again: the open pull request is the answer, the model is not asked.
-        ai.reply(answer([{"path": "app/checkout.py", "content": FIXED + "# again\n"}]))
-        await comment(bot, fake_github, number, "/propose-fix", "maintainer")
-        assert len(fake_github.repo(REPO).pulls) == 1  # type: ignore[union-attr]
-        assert len(git_server.pushes) == 1 and len(ai.requests) == 1
-        assert f"already open: #{pull.number}" in replies(fake_github, number)[-1]
+    # Asked again: the open pull request is the answer, the model is not asked.
+    ai.reply(answer([{"path": "app/checkout.py", "content": FIXED + "# again\n"}]))
+    await comment(bot, fake_github, number, "/propose-fix", "maintainer")
+    assert len(fake_github.repo(REPO).pulls) == 1  # type: ignore[union-attr]
+    assert len(git_server.pushes) == 1 and len(ai.requests) == 1
+    assert f"already open: #{pull.number}" in replies(fake_github, number)[-1]
 
 
 async def test_a_frame_with_the_servers_absolute_path_finds_its_file(
-    start_deckhand: Any, fake_github: FakeGitHub, git_server: GitServer, app_keys: Any, repo: str
+    bot: Any, ai: FakeOpenAI, fake_github: FakeGitHub, git_server: GitServer
 ) -> None:
-    async with FakeOpenAI() as ai:
-        bot = await start(
-            start_deckhand, fake_github, app_keys, openai_api_key=ai.api_key, openai_base_url=ai.url
-        )
-        stack = [{"path": "/srv/app/app/checkout.py", "line": 12, "function": "total"}]
-        number = await alert_issue(bot, fake_github, ai, stacktrace=stack)
-        ai.reply(answer([{"path": "app/checkout.py", "content": FIXED}]))
-        await comment(bot, fake_github, number, "/propose-fix", "maintainer")
-        [request] = ai.requests
-        assert "===== BEGIN app/checkout.py =====" in request.json["messages"][1]["content"]
-        [pull] = fake_github.repo(REPO).pulls.values()  # type: ignore[union-attr]
-        assert pull.draft
+    stack = [{"path": "/srv/app/app/checkout.py", "line": 12, "function": "total"}]
+    number = await alert_issue(bot, fake_github, ai, stacktrace=stack)
+    ai.reply(answer([{"path": "app/checkout.py", "content": FIXED}]))
+    await comment(bot, fake_github, number, "/propose-fix", "maintainer")
+    [request] = ai.requests
+    assert "===== BEGIN app/checkout.py =====" in request.json["messages"][1]["content"]
+    [pull] = fake_github.repo(REPO).pulls.values()  # type: ignore[union-attr]
+    assert pull.draft
 
 
 async def test_a_retried_job_reuses_the_pushed_branch(
-    start_deckhand: Any, fake_github: FakeGitHub, git_server: GitServer, app_keys: Any, repo: str
+    bot: Any, ai: FakeOpenAI, fake_github: FakeGitHub, git_server: GitServer
 ) -> None:
-    async with FakeOpenAI() as ai:
-        bot = await start(
-            start_deckhand, fake_github, app_keys, openai_api_key=ai.api_key, openai_base_url=ai.url
-        )
-        number = await alert_issue(bot, fake_github, ai)
-        for _ in range(2):
-            ai.reply(answer([{"path": "app/checkout.py", "content": FIXED}]))
-        fake_github.fail_next("POST", "/repos/{owner}/{repo}/pulls", 502)
-        await comment(bot, fake_github, number, "/propose-fix", "maintainer")
-        [pull] = fake_github.repo(REPO).pulls.values()  # type: ignore[union-attr]
-        assert len(ai.requests) == 2  # the first attempt died before the pull request
-        [push] = git_server.pushes  # the second attempt found the branch as it wanted it
-        assert pull.head_sha == push.new
-        [reply] = replies(fake_github, number)
-        assert f"Opened draft pull request #{pull.number}" in reply
+    number = await alert_issue(bot, fake_github, ai)
+    for _ in range(2):
+        ai.reply(answer([{"path": "app/checkout.py", "content": FIXED}]))
+    fake_github.fail_next("POST", "/repos/{owner}/{repo}/pulls", 502)
+    await comment(bot, fake_github, number, "/propose-fix", "maintainer")
+    [pull] = fake_github.repo(REPO).pulls.values()  # type: ignore[union-attr]
+    assert len(ai.requests) == 2  # the first attempt died before the pull request
+    [push] = git_server.pushes  # the second attempt found the branch as it wanted it
+    assert pull.head_sha == push.new
+    [reply] = replies(fake_github, number)
+    assert f"Opened draft pull request #{pull.number}" in reply
 
 
 async def test_a_fix_with_a_syntax_error_opens_nothing(
-    start_deckhand: Any, fake_github: FakeGitHub, git_server: GitServer, app_keys: Any, repo: str
+    bot: Any, ai: FakeOpenAI, fake_github: FakeGitHub, git_server: GitServer
 ) -> None:
-    async with FakeOpenAI() as ai:
-        bot = await start(
-            start_deckhand, fake_github, app_keys, openai_api_key=ai.api_key, openai_base_url=ai.url
-        )
-        number = await alert_issue(bot, fake_github, ai)
-        ai.reply(answer([{"path": "app/checkout.py", "content": BROKEN}]))
-        seeded = await comment(bot, fake_github, number, "/propose-fix", "maintainer")
+    number = await alert_issue(bot, fake_github, ai)
+    ai.reply(answer([{"path": "app/checkout.py", "content": BROKEN}]))
+    seeded = await comment(bot, fake_github, number, "/propose-fix", "maintainer")
     assert git_server.pushes == [] and fake_github.repo(REPO).pulls == {}  # type: ignore[union-attr]
     [reply] = replies(fake_github, number)
     assert "does not pass validation" in reply and "no pull request was opened" in reply
@@ -207,41 +208,32 @@ async def test_a_fix_with_a_syntax_error_opens_nothing(
     ],
 )
 async def test_what_the_model_may_not_change_is_refused(
-    start_deckhand: Any,
+    bot: Any,
+    ai: FakeOpenAI,
     fake_github: FakeGitHub,
     git_server: GitServer,
-    app_keys: Any,
-    repo: str,
     files: list[dict[str, str]],
     expected: str,
 ) -> None:
-    async with FakeOpenAI() as ai:
-        bot = await start(
-            start_deckhand, fake_github, app_keys, openai_api_key=ai.api_key, openai_base_url=ai.url
-        )
-        number = await alert_issue(bot, fake_github, ai)
-        ai.reply(answer(files))
-        await comment(bot, fake_github, number, "/propose-fix", "maintainer")
+    number = await alert_issue(bot, fake_github, ai)
+    ai.reply(answer(files))
+    await comment(bot, fake_github, number, "/propose-fix", "maintainer")
     assert git_server.pushes == [] and fake_github.repo(REPO).pulls == {}  # type: ignore[union-attr]
     [reply] = replies(fake_github, number)
     assert expected in reply
 
 
 async def test_a_model_failure_is_answered(
-    start_deckhand: Any, fake_github: FakeGitHub, git_server: GitServer, app_keys: Any, repo: str
+    bot: Any, ai: FakeOpenAI, fake_github: FakeGitHub, git_server: GitServer
 ) -> None:
-    async with FakeOpenAI() as ai:
-        bot = await start(
-            start_deckhand, fake_github, app_keys, openai_api_key=ai.api_key, openai_base_url=ai.url
-        )
-        number = await alert_issue(bot, fake_github, ai)
-        ai.malformed()
-        await comment(bot, fake_github, number, "/propose-fix", "maintainer")
-        ai.status(500)
-        await comment(bot, fake_github, number, "/propose-fix", "maintainer")
-        ai.reset()
-        ai.truncated()
-        await comment(bot, fake_github, number, "/propose-fix", "maintainer")
+    number = await alert_issue(bot, fake_github, ai)
+    ai.malformed()
+    await comment(bot, fake_github, number, "/propose-fix", "maintainer")
+    ai.status(500)
+    await comment(bot, fake_github, number, "/propose-fix", "maintainer")
+    ai.reset()
+    ai.truncated()
+    await comment(bot, fake_github, number, "/propose-fix", "maintainer")
     first, second, third = replies(fake_github, number)
     assert "not the JSON asked for" in first
     assert "No fix was proposed: the model API answered HTTP 500." in second
