@@ -65,6 +65,15 @@ def test_settings_that_would_fail_later_are_refused_at_start(
     assert "Traceback" not in result.stderr and "not-a-key-but-secret" not in result.stderr
 
 
+def test_the_postgres_scheme_is_postgresql_too() -> None:
+    from app.queue.distributed import conninfo
+
+    url = "postgres://deckhand@127.0.0.1:5432/deckhand"
+    settings = Settings(_env_file=None, database_url=url, queue_url=url)  # type: ignore[call-arg]
+    assert settings.database_url == url
+    assert conninfo(url) == "postgresql://deckhand@127.0.0.1:5432/deckhand"
+
+
 def test_private_key_from_a_file_or_with_literal_newlines(tmp_path: Path, app_keys: Any) -> None:
     pem = app_keys.private_pem
     (tmp_path / "key.pem").write_text(pem)

@@ -260,14 +260,9 @@ class Settings(BaseSettings):
 
 
 def _require_backend(variable: str, url: str, kinds: tuple[str, ...]) -> None:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from app.store.urls import backend_of
 
-    try:
-        backend = make_url(url).get_backend_name()
-    except ArgumentError:
-        backend = None
-    if backend not in kinds:
+    if backend_of(url) not in kinds:
         forms = " or ".join("sqlite:///PATH" if k == "sqlite" else "postgresql://…" for k in kinds)
         raise ValueError(f"{variable} must be {forms}, not {url.split(':', 1)[0]!r}")
 

@@ -51,6 +51,7 @@ from app.queue.outcomes import attempt, record_failure
 from app.queue.workers import Job
 from app.store.deliveries import QUEUED, RUNNING, DeliveryStore, Queued
 from app.store.schema import deliveries
+from app.store.urls import engine_url
 
 log = get_logger(__name__)
 
@@ -75,7 +76,7 @@ QUEUE_CONNECTIONS = 4  # per process: LISTEN, fetching, settling jobs, the heart
 
 def conninfo(queue_url: str) -> str:
     """A libpq URL from the contract's forms (`postgres://`, `postgresql+psycopg://`)."""
-    url = make_url(queue_url)
+    url = make_url(engine_url(queue_url))
     if url.get_backend_name() != "postgresql":
         raise ValueError("QUEUE_URL must be a postgresql:// URL (the queue runs on Postgres)")
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -84,7 +85,7 @@ def conninfo(queue_url: str) -> str:
 def _require_same_database(queue_url: str, database_url: str) -> None:
     """The jobs and the ledger must live in one database: a delivery's job is found
     from its row, and one backup covers both."""
-    queue, ledger = make_url(queue_url), make_url(database_url)
+    queue, ledger = make_url(engine_url(queue_url)), make_url(engine_url(database_url))
     same = (queue.host, queue.port, queue.database) == (ledger.host, ledger.port, ledger.database)
     if ledger.get_backend_name() != "postgresql" or not same:
         raise ValueError(

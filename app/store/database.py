@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from app import metrics
+from app.store.urls import engine_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 POSTGRES_POOL_SIZE = 10
@@ -48,14 +49,6 @@ _COMMIT_SECONDS = {
     True: metrics.DATABASE_COMMIT_SECONDS.labels("durable"),
     False: metrics.DATABASE_COMMIT_SECONDS.labels("relaxed"),
 }
-
-
-def engine_url(database_url: str) -> str:
-    """Map the contract's URL forms onto SQLAlchemy's drivers."""
-    url = make_url(database_url)
-    if url.drivername in ("postgres", "postgresql"):
-        return str(url.set(drivername="postgresql+psycopg"))
-    return database_url
 
 
 def pool_size_for(worker_concurrency: int) -> int:
