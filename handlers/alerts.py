@@ -75,4 +75,4 @@ async def on_flush(event: sansio.Event, gh: Any, *args: Any, context: Any, **kw:
 @router.register(TRIAGE_EVENT)
 async def on_triage(event: sansio.Event, gh: Any, *args: Any, context: Any, **kw: Any) -> None:
     tracker = await _tracker(event, gh, context)
-    await tracker.triage(event.data["key"], int(event.data["issue"]))
+    await tracker.triage(event.data["key"], int(event.data["issue"]), event.data.get("sha"))

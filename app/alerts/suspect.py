@@ -52,21 +52,33 @@ class Suspect:
 
 
 async def suspect_deployment(
-    gh: Any, store: DeployStore, repository: str, environment: str, started_at: float
+    gh: Any,
+    store: DeployStore,
+    repository: str,
+    environment: str,
+    started_at: float,
+    *,
+    read_files: bool = False,
 ) -> Suspect | None:
+    """The alert's suspect; with `read_files` (the alert has frames to link), also every
+    file at its commit."""
     history = await store.history(repository, environment, limit=100)
-    suspect = next(
+    ours = next(
         (d for d in history if d.created_at <= started_at and d.status not in PASSED_OVER), None
     )
     try:
-        suspect = await _newer_on_github(gh, store, repository, environment, started_at, suspect)
+        found = await _newer_on_github(gh, store, repository, environment, started_at, ours)
     except GitHubException:  # GitHub's list unreadable: Deckhand's own history still tells
-        pass
-    if suspect is None:
+        found = None
+    if found is not None:
+        suspect, author = found
+    elif ours is not None:
+        suspect, author = ours, await _pull_author(gh, repository, ours.pull_number)
+    else:
         return None
     target = await store.last_good(repository, environment, before=suspect.id)
-    author = await _pull_author(gh, repository, suspect.pull_number)
-    return Suspect(suspect, author, target, await repository_files(gh, repository, suspect.sha))
+    files = await repository_files(gh, repository, suspect.sha) if read_files else None
+    return Suspect(suspect, author, target, files)
 
 
 async def repository_files(gh: Any, repository: str, sha: str) -> frozenset[str] | None:
@@ -92,9 +104,9 @@ async def _newer_on_github(
     environment: str,
     started_at: float,
     ours: DeploymentRecord | None,
-) -> DeploymentRecord | None:
-    """A deployment another tool made after `ours` and before the alert, that did not
-    fail; else `ours`."""
+) -> tuple[DeploymentRecord, str | None] | None:
+    """A deployment another tool made after `ours` and before the alert, that had
+    started and did not fail, with its pull request's author; None when there is none."""
     owner, repo = repository.split("/", 1)
     listed = await gh.getitem(
         "/repos/{owner}/{repo}/deployments{?environment,per_page}",
@@ -120,7 +132,8 @@ async def _newer_on_github(
         state = await latest_state(gh, repository, int(deployment["id"]))
         if state is None or state in PASSED_OVER:
             continue
-        return DeploymentRecord(
+        pull = await _pull_of(gh, owner, repo, str(deployment["sha"]))
+        record = DeploymentRecord(
             id=int(deployment["id"]),
             repository=repository.lower(),
             environment=environment,
@@ -131,14 +144,15 @@ async def _newer_on_github(
             rollback_of=None,
             forced=False,
             status=state,
-            pull_number=await _pull_of(gh, owner, repo, str(deployment["sha"])),
+            pull_number=int(pull["number"]) if pull else None,
             reason=None,
             created_at=created,
         )
-    return ours
+        return record, _login(pull)
+    return None
 
 
-async def _pull_of(gh: Any, owner: str, repo: str, sha: str) -> int | None:
+async def _pull_of(gh: Any, owner: str, repo: str, sha: str) -> dict[str, Any] | None:
     """The pull request the commit came from (merged ones first), if GitHub knows one."""
     try:
         pulls = await gh.getitem(
@@ -148,7 +162,12 @@ async def _pull_of(gh: Any, owner: str, repo: str, sha: str) -> int | None:
     except BadRequest:  # e.g. the commit is gone: the deployment is still the suspect
         return None
     pulls = sorted(pulls, key=lambda p: p.get("merged_at") is None)
-    return int(pulls[0]["number"]) if pulls else None
+    return pulls[0] if pulls else None
+
+
+def _login(pull: dict[str, Any] | None) -> str | None:
+    login = ((pull or {}).get("user") or {}).get("login")
+    return login if isinstance(login, str) else None
 
 
 async def _pull_author(gh: Any, repository: str, number: int | None) -> str | None:
@@ -162,8 +181,7 @@ async def _pull_author(gh: Any, repository: str, number: int | None) -> str | No
         )
     except BadRequest:
         return None
-    login = (pull.get("user") or {}).get("login")
-    return login if isinstance(login, str) else None
+    return _login(pull)
 
 
 def repo_path(path: str) -> str | None:

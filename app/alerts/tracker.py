@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from app.alerts import issues
-from app.alerts.sources import Alert
+from app.alerts.sources import Alert, epoch_seconds
 from app.alerts.store import (
     CLAIM_SECONDS,
     CLOSED,
@@ -37,7 +36,7 @@ from app.alerts.store import (
     AlertRow,
     AlertStore,
 )
-from app.alerts.suspect import suspect_deployment
+from app.alerts.suspect import Suspect, repository_files, suspect_deployment
 from app.alerts.triage import code_frames, excerpts, triage
 from app.config.repo import AlertsConfig
 from app.deploy.store import DeployStore
@@ -112,7 +111,7 @@ class AlertTracker:
             "/repos/{owner}/{repo}/issues/{issue_number}", url_vars=self._vars(row.issue_number)
         )
         if issue.get("state") == "closed":
-            closed_at = _epoch(issue.get("closed_at")) or time.time()
+            closed_at = epoch_seconds(issue.get("closed_at")) or time.time()
             if row.resolved != FIRING or row.last_seen <= closed_at:
                 return  # closed, and nothing fired since
             if time.time() - closed_at <= self.config.reopen_window.total_seconds():
@@ -152,36 +151,34 @@ class AlertTracker:
         await self.store.update(self.repository, row.key, **values)
         self.log.info("alert_resolved", issue=row.issue_number, closed=self.config.auto_close)
 
-    async def triage(self, key: str, issue_number: int) -> None:
+    async def triage(self, key: str, issue_number: int, sha: str | None) -> None:
+        """The model's view of the alert, at `sha` (the suspect deployment's commit, the
+        one the issue's permalinks show; None: the default branch)."""
         row = await self.store.get(self.repository, key)
         if row is None or row.triaged_issue == issue_number:
             return
-        cause = await triage(row.latest, self.settings, await self._frame_code(row))
+        cause = await triage(row.latest, self.settings, await self._frame_code(row, sha))
         if cause is not None:
             await post_comment(self.gh, self.repository, issue_number, issues.triage_comment(cause))
         await self.store.update(self.repository, key, triaged_issue=issue_number)
 
-    async def _frame_code(self, row: AlertRow) -> str:
-        """The code around the alert's frames, at the suspect deployment's commit (the
-        commit the issue's permalinks show) or else the default branch; "" when there is
-        none to read or reading failed (the triage goes on without it)."""
+    async def _frame_code(self, row: AlertRow, sha: str | None) -> str:
+        """The code around the alert's frames at `sha` (else the default branch); "" when
+        there is none to read or reading failed (the triage goes on without it)."""
         if not row.latest.frames:
             return ""
         try:
-            suspect = await suspect_deployment(
-                self.gh, DeployStore(self.db), self.repository, row.environment, row.first_seen
-            )
-            sha = suspect.deployment.sha if suspect else None
-            frames = code_frames(row.latest, suspect.files if suspect else None)
-            files = {}
+            files = await repository_files(self.gh, self.repository, sha) if sha else None
+            frames = code_frames(row.latest, files)
+            texts = {}
             for path in dict.fromkeys(path for path, _ in frames):
                 text = await read_text(self.gh, self.repository, path, sha)
                 if text is not None:
-                    files[path] = text
+                    texts[path] = text
         except Exception as exc:  # GitHub away: a triage without code beats none
             self.log.warning("alert_triage_code_unread", error=type(exc).__name__)
             return ""
-        return excerpts(frames, files, f"commit {sha[:7]}" if sha else "the default branch")
+        return excerpts(frames, texts, f"commit {sha[:7]}" if sha else "the default branch")
 
     # ------------------------------------------------------------------ the issue
     async def ensure_issue(self, key: str) -> int | None:
@@ -197,8 +194,11 @@ class AlertTracker:
                 if before == CREATING
                 else None
             )
+            sha = None
             if number is None:
-                number = await self._create(row)
+                number, sha = await self._create(row)
+            elif self.settings.openai_api_key is not None:  # created by a lost attempt
+                sha = await self._suspect_sha(row)
             await self.store.update(
                 self.repository,
                 key,
@@ -214,14 +214,28 @@ class AlertTracker:
         if opened is not None and opened.resolved == RESOLVED_PENDING:
             await self.resolve(opened)  # it resolved while the issue was being opened
         if self.settings.openai_api_key is not None:
-            await self._schedule(TRIAGE_EVENT, f"alert-triage:{key}:{number}", key, None, number)
+            data = {"issue": number, "sha": sha}
+            await self._schedule(TRIAGE_EVENT, f"alert-triage:{key}:{number}", key, None, data)
         return number
 
-    async def _create(self, row: AlertRow) -> int:
-        alert = row.latest
-        suspect = await suspect_deployment(
-            self.gh, DeployStore(self.db), self.repository, row.environment, row.first_seen
+    async def _suspect(self, row: AlertRow, read_files: bool = False) -> Suspect | None:
+        return await suspect_deployment(
+            self.gh,
+            DeployStore(self.db),
+            self.repository,
+            row.environment,
+            row.first_seen,
+            read_files=read_files,
         )
+
+    async def _suspect_sha(self, row: AlertRow) -> str | None:
+        suspect = await self._suspect(row)
+        return suspect.deployment.sha if suspect else None
+
+    async def _create(self, row: AlertRow) -> tuple[int, str | None]:
+        """The new issue's number, and the commit its permalinks show (if any)."""
+        alert = row.latest
+        suspect = await self._suspect(row, read_files=bool(alert.frames))
         text = issues.body(
             row.key,
             alert,
@@ -249,7 +263,7 @@ class AlertTracker:
             key=row.key,
             suspect=suspect.deployment.id if suspect else None,
         )
-        return int(created["number"])
+        return int(created["number"]), suspect.deployment.sha if suspect else None
 
     async def _edit_issue(self, row: AlertRow, issue: dict[str, Any], **values: Any) -> None:
         """Drop the `resolved` label (the alert fires again), plus any other change."""
@@ -297,12 +311,17 @@ class AlertTracker:
         return out
 
     async def _schedule(
-        self, event: str, job_id: str, key: str, at: float | None, issue: int | None = None
+        self,
+        event: str,
+        job_id: str,
+        key: str,
+        at: float | None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         await DeliveryStore(self.db).schedule(
             job_id,
             event,
-            {"key": key, "issue": issue},
+            {"key": key, **(extra or {})},
             repository=self.repository,
             installation_id=self.installation_id,
             at=at,
@@ -320,12 +339,3 @@ def _has_label(issue: dict[str, Any], name: str) -> bool:
         (label.get("name") if isinstance(label, dict) else label) == name
         for label in issue.get("labels") or []
     )
-
-
-def _epoch(value: Any) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None

@@ -29,7 +29,8 @@ from app.config.settings import MAX_WEBHOOK_BYTES
 from app.installations import InstallationStore
 from app.logs import get_logger
 from app.store.deliveries import NewDelivery
-from app.web.errors import json_error
+from app.web.bodies import read_limited
+from app.web.errors import reject
 from app.web.keys import SERVICE
 
 log = get_logger("deckhand.web")
@@ -42,22 +43,6 @@ INSTALLED_TTL = 10.0  # seconds an "installed" answer is reused; "not installed"
 REFRESH_AHEAD = 2.0  # an answer this close to its end is looked up again in the background
 _installed: dict[tuple[int, str], tuple[int, float]] = {}  # (service, repository) -> id
 _lookups: dict[tuple[int, str], asyncio.Task[int | None]] = {}  # the lookups under way
-
-
-def _reject(status: int, reason: str, message: str) -> web.Response:
-    metrics.DELIVERIES_REJECTED.labels(reason).inc()
-    return json_error(status, message)
-
-
-async def _read_body(request: web.Request, limit: int) -> bytes | None:
-    if request.content_length is not None and request.content_length > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        body.extend(chunk)
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 async def _installation(request: web.Request, repository: str) -> int | None:
@@ -100,26 +85,26 @@ async def alert_webhook(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     source = request.match_info["source"]
     if source not in SOURCES:
-        return _reject(
+        return reject(
             404, "unknown_source", f"unknown alert source; use one of {', '.join(SOURCES)}"
         )
     limit = MAX_LOG_BYTES if source == "logs" else MAX_ALERT_BYTES
-    body = await _read_body(request, limit)
+    body = await read_limited(request, limit)
     if body is None:
-        return _reject(413, "too_large", f"alert larger than {limit} bytes")
+        return reject(413, "too_large", f"alert larger than {limit} bytes")
     refused = request_problem(source, service.settings, request.headers, body)
     if refused:
-        return _reject(401, *refused)
+        return reject(401, *refused)
     repository = request.query.get("repo", "")
     if not REPOSITORY.match(repository):
-        return _reject(400, "malformed", "the query must name the repository: ?repo=OWNER/NAME")
+        return reject(400, "malformed", "the query must name the repository: ?repo=OWNER/NAME")
     try:
         alerts = parse(source, body, request.headers)
     except ValueError as exc:
-        return _reject(400, "malformed", f"malformed {source} alert: {exc}")
+        return reject(400, "malformed", f"malformed {source} alert: {exc}")
     installation_id = await _installation(request, repository)
     if installation_id is None:
-        return _reject(404, "not_installed", f"Deckhand is not installed on {repository}")
+        return reject(404, "not_installed", f"Deckhand is not installed on {repository}")
     delivery_id = delivery_key(source, repository, body, request.headers)
     if not alerts:
         return _accepted(delivery_id, "ignored", 0)
@@ -143,7 +128,7 @@ async def alert_webhook(request: web.Request) -> web.Response:
     try:
         is_new = await service.batcher.submit(delivery)
     except Exception:
-        return _reject(503, "store", "could not persist the alert; please send it again")
+        return reject(503, "store", "could not persist the alert; please send it again")
     if not is_new:
         metrics.DELIVERIES_DUPLICATE.labels(source).inc()
         return _accepted(delivery_id, "duplicate", len(alerts))

@@ -30,7 +30,8 @@ from app.deploy.backends import (
 )
 from app.logs import get_logger
 from app.store.deliveries import NewDelivery
-from app.web.errors import json_error
+from app.web.bodies import read_limited
+from app.web.errors import reject
 from app.web.keys import SERVICE
 
 log = get_logger("deckhand.web")
@@ -39,22 +40,6 @@ routes = web.RouteTableDef()
 MAX_CALLBACK_BYTES = 1024 * 1024
 CALLBACK_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 SOURCE = "deploy-webhook"
-
-
-def _reject(status: int, reason: str, message: str) -> web.Response:
-    metrics.DELIVERIES_REJECTED.labels(reason).inc()
-    return json_error(status, message)
-
-
-async def _read_body(request: web.Request) -> bytes | None:
-    if request.content_length is not None and request.content_length > MAX_CALLBACK_BYTES:
-        return None
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        body.extend(chunk)
-        if len(body) > MAX_CALLBACK_BYTES:
-            return None
-    return bytes(body)
 
 
 def parse_callback(body: bytes, deployment_id: int) -> dict[str, Any]:
@@ -85,28 +70,28 @@ async def deploy_callback(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     raw_id = request.match_info["deployment_id"]
     if not raw_id.isdigit() or len(raw_id) > 19:
-        return _reject(400, "malformed", "the deployment id must be a number")
-    body = await _read_body(request)
+        return reject(400, "malformed", "the deployment id must be a number")
+    body = await read_limited(request, MAX_CALLBACK_BYTES)
     if body is None:
-        return _reject(413, "too_large", f"callback larger than {MAX_CALLBACK_BYTES} bytes")
+        return reject(413, "too_large", f"callback larger than {MAX_CALLBACK_BYTES} bytes")
     secret = service.settings.deploy_webhook_secret
     if secret is None:
-        return _reject(
+        return reject(
             401, "no_secret", "DECKHAND_DEPLOY_WEBHOOK_SECRET is not set; callbacks are refused"
         )
     problem = signature_error(
         secret.get_secret_value(), body, request.headers.get(SIGNATURE_HEADER)
     )
     if problem:
-        return _reject(401, "signature", problem)
+        return reject(401, "signature", problem)
     deployment_id = int(raw_id)
     try:
         fields = parse_callback(body, deployment_id)
     except ValueError as exc:  # orjson.JSONDecodeError is a ValueError
-        return _reject(400, "malformed", f"malformed callback: {exc}")
+        return reject(400, "malformed", f"malformed callback: {exc}")
     given = request.headers.get(DELIVERY_HEADER)
     if given is not None and not CALLBACK_ID.match(given):
-        return _reject(400, "headers", f"invalid {DELIVERY_HEADER} header")
+        return reject(400, "headers", f"invalid {DELIVERY_HEADER} header")
     delivery_id = callback_delivery_id(deployment_id, given, body)
     payload = {"deployment_id": deployment_id, **fields}
     delivery = NewDelivery(
@@ -116,7 +101,7 @@ async def deploy_callback(request: web.Request) -> web.Response:
     try:
         is_new = await service.batcher.submit(delivery)
     except Exception:
-        return _reject(503, "store", "could not persist the callback; please send it again")
+        return reject(503, "store", "could not persist the callback; please send it again")
     if not is_new:
         metrics.DELIVERIES_DUPLICATE.labels(SOURCE).inc()
         return _accepted(delivery_id, "duplicate")

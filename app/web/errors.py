@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from app import metrics
 from app.logs import get_logger
 
 log = get_logger("deckhand.web")
@@ -15,6 +16,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def json_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
+
+
+def reject(status: int, reason: str, message: str) -> web.Response:
+    """A refused delivery, alert or callback: counted by `reason`, answered with `message`."""
+    metrics.DELIVERIES_REJECTED.labels(reason).inc()
+    return json_error(status, message)
 
 
 @web.middleware

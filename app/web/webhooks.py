@@ -22,7 +22,7 @@ from app.config.settings import MAX_WEBHOOK_BYTES
 from app.logs import get_logger
 from app.signatures import github_signature_error
 from app.store.deliveries import NewDelivery
-from app.web.errors import json_error
+from app.web.errors import reject
 from app.web.keys import SERVICE
 
 log = get_logger("deckhand.web")
@@ -30,11 +30,6 @@ routes = web.RouteTableDef()
 
 DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 EVENT_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
-
-
-def _reject(status: int, reason: str, message: str) -> web.Response:
-    metrics.DELIVERIES_REJECTED.labels(reason).inc()
-    return json_error(status, message)
 
 
 def parse_payload(body: bytes, content_type: str) -> dict[str, Any]:
@@ -66,7 +61,7 @@ async def github_webhook(request: web.Request) -> web.Response:
     settings = service.settings
     body = await _read_body(request)
     if body is None:
-        return _reject(413, "too_large", f"payload larger than {MAX_WEBHOOK_BYTES} bytes")
+        return reject(413, "too_large", f"payload larger than {MAX_WEBHOOK_BYTES} bytes")
 
     secret = settings.github_webhook_secret
     if secret is not None:
@@ -74,22 +69,22 @@ async def github_webhook(request: web.Request) -> web.Response:
             secret.get_secret_value(), body, request.headers.get("X-Hub-Signature-256")
         )
         if problem:
-            return _reject(401, "signature", problem)
+            return reject(401, "signature", problem)
     elif not settings.insecure_no_secret:
-        return _reject(
+        return reject(
             401, "no_secret", "GITHUB_WEBHOOK_SECRET is not set; unsigned deliveries are refused"
         )
 
     event = request.headers.get("X-GitHub-Event", "")
     delivery_id = request.headers.get("X-GitHub-Delivery", "")
     if not EVENT_NAME.match(event):
-        return _reject(400, "headers", "missing or invalid X-GitHub-Event header")
+        return reject(400, "headers", "missing or invalid X-GitHub-Event header")
     if not DELIVERY_ID.match(delivery_id):
-        return _reject(400, "headers", "missing or invalid X-GitHub-Delivery header")
+        return reject(400, "headers", "missing or invalid X-GitHub-Delivery header")
     try:
         data = parse_payload(body, request.content_type)
     except (ValueError, UnicodeDecodeError) as exc:
-        return _reject(400, "malformed", f"malformed payload: {exc}")
+        return reject(400, "malformed", f"malformed payload: {exc}")
 
     # An event no handler wants is kept (deduplication, audit) but never queued.
     handled = bool(service.router.fetch(sansio.Event(data, event=event, delivery_id=delivery_id)))
@@ -99,7 +94,7 @@ async def github_webhook(request: web.Request) -> web.Response:
     try:
         is_new = await service.batcher.submit(delivery)
     except Exception:
-        return _reject(503, "store", "could not persist the delivery; please redeliver")
+        return reject(503, "store", "could not persist the delivery; please redeliver")
     if not is_new:
         metrics.DELIVERIES_DUPLICATE.labels("github").inc()
         return _accepted(delivery_id, "duplicate")

@@ -28,6 +28,7 @@ from app.web.keys import SERVICE
 from tests.fakes.git import GitServer
 from tests.fakes.github import FakeGitHub
 from tests.fakes.openai_server import FakeOpenAI
+from tests.support.chatops import bot_replies
 from tests.support.waiting import eventually
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "alerts"
@@ -122,10 +123,6 @@ def generic(fingerprint: str = "checkout-none", **extra: Any) -> dict[str, Any]:
     return payload
 
 
-def bot_comments(gh: FakeGitHub, number: int) -> list[str]:
-    return [c.body for c in gh.comments_on(REPO, number) if c.user is gh.app.bot]
-
-
 async def unfinished_alert_jobs(db: Any) -> bool:
     """True when no alert job waits or runs (one query, not one per delivery)."""
     query = (
@@ -176,8 +173,7 @@ async def started(
         github_api_url=fake_github.url,
         github_app_id=app_keys.app_id,
         github_private_key=app_keys.private_pem,
-        **SECRETS,
-        **settings,
+        **{**SECRETS, **settings},
     )
     installed = {"id": INSTALLATION, "account": {"login": "octo-org", "type": "Organization"}}
     await InstallationStore(bot.app[SERVICE].db).record(
@@ -234,6 +230,32 @@ async def test_grafana_timestamped_signature_and_replay(alerts: AlertClient) -> 
     old = signed("grafana", body, timestamp=str(int(time.time()) - 600))
     status, answer = await alerts.send("grafana", None, body=body, sign=False, headers=old)
     assert status == 401 and "more than 5 minutes away" in answer["error"]
+
+
+async def test_grafana_headers_as_its_contact_point_names_them(
+    start_deckhand: Any, fake_github: FakeGitHub, app_keys: Any, repo: Any
+) -> None:
+    client = await started(
+        start_deckhand,
+        fake_github,
+        app_keys,
+        grafana_signature_header="X-Sig",
+        grafana_timestamp_header="X-Sig-Time",
+    )
+    body = json.dumps(fixture("grafana_firing")).encode()
+    stamp = str(int(time.time()))
+    default = signed("grafana", body, timestamp=stamp)  # the default header names
+    named = {
+        "X-Sig": default["X-Grafana-Alerting-Signature"],
+        "X-Sig-Time": default["X-Grafana-Alerting-Signature-Timestamp"],
+    }
+    status, answer = await client.send("grafana", None, body=body, sign=False, headers=default)
+    assert status == 401 and answer["error"] == "missing X-Sig-Time header"
+    status, answer = await client.send("grafana", None, body=body, sign=False, headers=named)
+    assert status == 202 and answer["status"] == "queued", answer
+    unstamped = {"X-Sig": signed("grafana", body)["X-Grafana-Alerting-Signature"]}
+    status, answer = await client.send("grafana", None, body=body, sign=False, headers=unstamped)
+    assert status == 401 and answer["error"] == "missing X-Sig-Time header"
 
 
 # -------------------------------------------------------------- refused requests
@@ -300,7 +322,7 @@ async def test_recurrence_edits_one_occurrence_comment(
     [issue] = fake_github.issues_in(REPO)
 
     def counted(times: int) -> bool:
-        comments = bot_comments(fake_github, issue.number)
+        comments = bot_replies(fake_github, issue.number)
         return len(comments) == 1 and f"Fired {times} times" in comments[0]
 
     await eventually(lambda: counted(3))
@@ -329,7 +351,8 @@ async def test_a_large_alert_under_the_limit_is_taken(
     answer = await alerts.deliver("generic", generic(message="x" * (2 * 1024 * 1024)))
     assert answer["status"] == "queued"
     [issue] = fake_github.issues_in(REPO)
-    assert len(issue.body or "") < 65536  # the message is clipped in the issue
+    body = issue.body or ""
+    assert "x" * 4000 in body and "x" * 4001 not in body  # the message is clipped in the issue
 
 
 async def test_sentry_error_and_issue_webhooks_share_the_issue(
@@ -401,7 +424,7 @@ async def test_closed_issue_reopens_within_the_window_and_is_replaced_after(
     assert f"| Previously | #{old.number} |" in (new.body or "")
     await alerts.deliver("generic", generic(), headers={"X-Deckhand-Delivery": "d"})
     await eventually(
-        lambda: any("Fired 2 times" in c for c in bot_comments(fake_github, new.number))
+        lambda: any("Fired 2 times" in c for c in bot_replies(fake_github, new.number))
     )
     assert len(fake_github.issues_in(REPO)) == 2
 
@@ -502,7 +525,7 @@ async def test_suspect_deployment_permalinks_and_rollback_from_the_issue(
     assert job.status == "done", job.last_error
     [rollback] = [d for d in fake_github.deployments.values() if d.id not in before]
     assert rollback.sha == repo["base"]
-    assert any("Rolling **production** back" in c for c in bot_comments(fake_github, issue.number))
+    assert any("Rolling **production** back" in c for c in bot_replies(fake_github, issue.number))
 
 
 async def test_frames_link_to_the_files_at_the_deployed_commit(
@@ -523,6 +546,16 @@ async def test_frames_link_to_the_files_at_the_deployed_commit(
     assert "- `app/removed.py:5` in `gone`" in body  # no such file there: no broken link
     [tree] = fake_github.requests_for("git/get-tree")
     assert tree.path_params["tree_sha"] == suspect.sha
+
+
+async def test_an_alert_without_frames_reads_no_tree(
+    alerts: AlertClient, fake_github: FakeGitHub, git_server: GitServer, repo: Any
+) -> None:
+    _, suspect = await seed_deployments(alerts, fake_github, git_server, repo)
+    await alerts.deliver("generic", generic(stacktrace=[]))
+    [issue] = fake_github.issues_in(REPO)
+    assert f"Deployment **{suspect.id}**" in (issue.body or "")
+    assert fake_github.requests_for("git/get-tree") == []
 
 
 async def test_a_deployment_another_tool_made_is_the_suspect(
@@ -591,14 +624,14 @@ async def test_a_storm_makes_one_issue_per_fingerprint_and_counts_add_up(
         return all(
             any(
                 f"Fired {total // fingerprints} times" in c
-                for c in bot_comments(fake_github, i.number)
+                for c in bot_replies(fake_github, i.number)
             )
             for i in opened
         )
 
     await eventually(all_shown, within=30)
     for issue in opened:
-        assert len(bot_comments(fake_github, issue.number)) == 1  # edited, never repeated
+        assert len(bot_replies(fake_github, issue.number)) == 1  # edited, never repeated
 
 
 async def test_github_errors_while_creating_never_duplicate(
@@ -663,7 +696,7 @@ async def test_ai_triage_comments_and_never_blocks(
         ai.reply(json.dumps({"cause": "unit_price divides by a zero count.", "confidence": "high"}))
         await client.deliver("generic", generic("one"))
         [first] = fake_github.issues_in(REPO)
-        found = await eventually(lambda: bot_comments(fake_github, first.number))
+        found = await eventually(lambda: bot_replies(fake_github, first.number))
         assert "AI triage" in found[0] and "divides by a zero count" in found[0]
         assert "app/checkout.py:12" in ai.requests[-1].text
         # the code at the frame, read at the default branch (no deployment yet)
@@ -676,7 +709,7 @@ async def test_ai_triage_comments_and_never_blocks(
         second = fake_github.issues_in(REPO)[1]
         await eventually(lambda: len(ai.requests) >= 3)
         await asyncio.sleep(0.3)
-        assert bot_comments(fake_github, second.number) == []
+        assert bot_replies(fake_github, second.number) == []
 
 
 async def test_ai_triage_reads_the_code_at_the_suspect_deployment(
@@ -693,7 +726,9 @@ async def test_ai_triage_reads_the_code_at_the_suspect_deployment(
         frame = {"path": "app/pricing.py", "line": 1, "function": "unit_price"}
         await client.deliver("generic", generic("priced", stacktrace=[frame]))
         [issue] = fake_github.issues_in(REPO)
-        await eventually(lambda: bot_comments(fake_github, issue.number))
+        await eventually(lambda: bot_replies(fake_github, issue.number))
         asked = ai.requests[-1].json["messages"][1]["content"]
         assert f"===== app/pricing.py, lines 1-1, at commit {suspect.sha[:7]} =====" in asked
         assert ">     1 | x = 2" in asked and "x = 99" not in asked
+        # the triage job is told the issue's commit: the suspect is not looked for again
+        assert len(fake_github.requests_for("repos/list-deployments")) == 1

@@ -20,11 +20,11 @@ from tests.handlers.test_alerts import (
     INSTALLATION,
     PERMISSIONS,
     REPO,
-    bot_comments,
     eventually,
     quiet,
     seed_deployments,
 )
+from tests.support.chatops import bot_replies
 
 TOKEN = "drain-token-0123456789"
 CONFIG = """
@@ -164,7 +164,7 @@ async def test_one_issue_per_group_with_counts_and_repeats_on_the_same_issue(
 
     await drain.deliver(interleaved(records(ZERO, "web-1", time.time() + 0.5)))
     await eventually(
-        lambda: any("Fired 3 times" in c for c in bot_comments(fake_github, zero.number))
+        lambda: any("Fired 3 times" in c for c in bot_replies(fake_github, zero.number))
     )
     assert len(fake_github.issues_in(REPO)) == 2
 

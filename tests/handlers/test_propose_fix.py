@@ -18,7 +18,7 @@ from tests.fakes.git import GitServer
 from tests.fakes.github import FakeGitHub
 from tests.fakes.openai_server import FakeOpenAI
 from tests.handlers.test_alerts import SECRETS, AlertClient, generic, quiet
-from tests.support.chatops import comment
+from tests.support.chatops import bot_replies, comment
 from tests.support.waiting import eventually
 
 INSTALLATION = 1001
@@ -113,11 +113,7 @@ async def alert_issue(
 
 
 def replies(fake_github: FakeGitHub, number: int) -> list[str]:
-    return [
-        c.body
-        for c in fake_github.comments_on(REPO, number)
-        if c.user is fake_github.app.bot and "/propose-fix" in c.body
-    ]
+    return [r for r in bot_replies(fake_github, number) if "/propose-fix" in r]
 
 
 async def test_a_valid_fix_opens_one_draft_pull_request(

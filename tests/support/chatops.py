@@ -24,12 +24,29 @@ async def comment(
 ) -> Any:
     """Post `body` on issue or PR `number` as `user`; the seeded comment, once processed."""
     seeded = fake_github.add_issue_comment(repo, number, body, user=user)
-    payload = fake_github.payloads.issue_comment_payload(seeded.id, installation)
+    await deliver(bot, fake_github, seeded, installation=installation)
+    return seeded
+
+
+async def deliver(
+    bot: Any,
+    fake_github: FakeGitHub,
+    seeded: Any,
+    action: str = "created",
+    *,
+    installation: int = INSTALLATION,
+) -> None:
+    """Send the `issue_comment` event of a seeded comment and wait until it is done."""
+    payload = fake_github.payloads.issue_comment_payload(seeded.id, installation, action)
     status, _, delivery_id = await bot.post("issue_comment", payload)
     assert status == 202
     delivery = (await bot.wait_finished([delivery_id]))[delivery_id]
     assert delivery.status == "done", delivery.last_error
-    return seeded
+
+
+def bot_replies(fake_github: FakeGitHub, number: int, repo: str = REPO) -> list[str]:
+    """The bodies of Deckhand's comments on issue or PR `number`, oldest first."""
+    return [c.body for c in fake_github.comments_on(repo, number) if c.user is fake_github.app.bot]
 
 
 async def say(
@@ -37,7 +54,4 @@ async def say(
 ) -> str:
     """Post a comment, wait for Deckhand, return its latest reply."""
     await comment(bot, fake_github, number, body, user)
-    replies = [
-        c.body for c in fake_github.comments_on(REPO, number) if c.user is fake_github.app.bot
-    ]
-    return replies[-1]
+    return bot_replies(fake_github, number)[-1]
