@@ -1,9 +1,7 @@
 """Deployments after the command: statuses reported by the backend, and health probes.
 
-- `deployment_status` (from the repository's workflow, `on: deployment`): the history
-  row follows; a final state frees the environment; success marks the deployments it
-  supersedes inactive (GitHub does so only outside production) and starts the health watch
-  when the environment has `health:`; the command's reply is edited to say how it went.
+- `deployment_status` (from the repository's workflow, `on: deployment`): followed by
+  `app.deploy.follow.follow_status`, as the other backends' statuses are.
 - `deckhand_health_probe`: Deckhand's own scheduled job, one probe of a health watch.
 - `deckhand_deploy_callback`: a signed status callback from the `webhook` backend's
   receiver; the deployment, repository and installation come from Deckhand's records.
@@ -18,17 +16,13 @@ from typing import Any
 from gidgethub import BadRequest, sansio
 from gidgethub.routing import Router
 
-from app.chatops.replies import CommentReplies
 from app.deploy import backends, watch
-from app.deploy.deployer import set_status, settle, supersede
-from app.deploy.notify import notify
+from app.deploy.deployer import set_status
+from app.deploy.follow import follow_status
 from app.deploy.store import FINAL, DeployStore
 from app.installations import InstallationStore
 
 router = Router()
-NOTIFIED = frozenset({"success", "failure", "error"})  # told to Slack when configured
-
-ICONS = {"success": "✅", "failure": "❌", "error": "❌", "in_progress": "⏳", "inactive": "💤"}
 
 
 @router.register("deployment_status")
@@ -43,59 +37,6 @@ async def on_deployment_status(
         data["deployment_status"]["state"],
         data["deployment_status"].get("log_url"),
         data["repository"].get("default_branch") or "main",
-    )
-
-
-async def follow_status(
-    gh: Any, context: Any, deployment_id: int, state: str, log_url: str | None, default_branch: str
-) -> None:
-    """A deployment's new status, however it was reported: the history row and the slot
-    follow, success starts the health watch, the command's reply says how it went, and
-    last, success marks the deployments it supersedes inactive (also on a repeated
-    report: a retried job finishes what a failed attempt left undone)."""
-    store = DeployStore(context.db)
-    record = await settle(store, deployment_id, state)
-    if record is not None:  # else not a deployment Deckhand made, or a repeated or late report
-        await _follow(gh, context, record, state, log_url, default_branch)
-    if state == "success":
-        await supersede(gh, store, deployment_id, context.log)
-
-
-async def _follow(
-    gh: Any, context: Any, record: Any, state: str, log_url: str | None, default_branch: str
-) -> None:
-    context.log.info("deployment_status", deployment=record.id, state=state)
-    config = (await context.config()).config.deploy
-    environment = config.environments.get(record.environment)
-    if state == "success" and environment is not None and environment.health is not None:
-        await watch.begin(
-            context.db, record, context.installation_id, environment.health, default_branch
-        )
-    if state != "inactive":  # superseded later: the command's reply keeps how it went
-        await _edit_reply(gh, context, record, state, log_url)
-    if state in NOTIFIED:
-        what = "rollback" if record.rollback_of else "deployment"
-        text = (
-            f"Deckhand: {record.repository} {record.environment}: {what} {record.id} "
-            f"of {record.sha[:7]} by {record.actor}: {state}."
-        )
-        await notify(context.settings, text, context.log)
-
-
-async def _edit_reply(gh: Any, context: Any, record: Any, state: str, log_url: str | None) -> None:
-    key = await DeployStore(context.db).command_key(record.id)
-    if key is None or record.pull_number is None or ":" not in key:
-        return
-    comment_id, _, line = key.partition(":")
-    if not comment_id.isdigit() or not line.isdigit():
-        return
-    replies = CommentReplies(gh, context.db, record.repository, record.pull_number, int(comment_id))
-    log = f" ([log]({log_url}))" if log_url else ""
-    what = "Rollback" if record.rollback_of else "Deployment"
-    await replies.say(
-        int(line),
-        f"{ICONS.get(state, '•')} {what} {record.id} of `{record.sha[:7]}` to "
-        f"**{record.environment}**: {state}{log}.",
     )
 
 

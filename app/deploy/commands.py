@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gidgethub import BadRequest, RateLimitExceeded
+from gidgethub import BadRequest
 
 from app.chatops.permissions import WRITE_LEVELS, permission_of
 from app.commands import Deploy, History, Lock, Rollback, Status, Unlock
@@ -26,7 +26,7 @@ from app.deploy import rules
 from app.deploy.backends import BackendContext, backend_context
 from app.deploy.deployer import DeployRefused, DeployRequest, start
 from app.deploy.detect import detect_components
-from app.deploy.store import DeploymentRecord, DeployStore
+from app.deploy.store import DeploymentRecord, DeployStore, locked_against
 from app.logs import get_logger
 
 log = get_logger("deckhand.deploy")
@@ -300,40 +300,36 @@ async def _confirmed(given: CommandInput, environment: str, sha: str) -> None:
 
 
 async def _check_runs(given: CommandInput, sha: str) -> list[dict[str, Any]]:
-    runs: list[dict[str, Any]] = []
-    async for run in given.gh.getiter(
-        "/repos/{owner}/{repo}/commits/{ref}/check-runs{?per_page}",
-        url_vars=_url_vars(given, ref=sha, per_page=100),
-        iterable_key="check_runs",
-    ):
-        runs.append(run)
-    return runs
+    return await _every(given, "/commits/{ref}/check-runs", "check_runs", ref=sha)
 
 
 async def _commit_statuses(given: CommandInput, sha: str) -> list[dict[str, Any]] | None:
     """The newest status per context; None when the installation has not granted
     `statuses: read` (GitHub then checks the statuses when it creates the deployment)."""
-    statuses: list[dict[str, Any]] = []
     try:
-        async for status in given.gh.getiter(
-            "/repos/{owner}/{repo}/commits/{ref}/status{?per_page}",
-            url_vars=_url_vars(given, ref=sha, per_page=100),
-            iterable_key="statuses",
-        ):
-            statuses.append(status)
-    except RateLimitExceeded:
-        raise
-    except BadRequest as exc:
+        return await _every(given, "/commits/{ref}/status", "statuses", ref=sha)
+    except BadRequest as exc:  # a rate limit never gets here: the client makes it RetryLater
         if int(exc.status_code) != 403:
             raise
         log.warning("commit_statuses_not_readable", repository=given.repository)
         return None
-    return statuses
+
+
+async def _every(given: CommandInput, path: str, key: str, **url_vars: Any) -> list[dict[str, Any]]:
+    """Every item of a paginated list under the repository (100 a page)."""
+    return [
+        item
+        async for item in given.gh.getiter(
+            "/repos/{owner}/{repo}" + path + "{?per_page}",
+            url_vars=_url_vars(given, per_page=100, **url_vars),
+            iterable_key=key,
+        )
+    ]
 
 
 async def _refuse_if_locked(given: CommandInput, environment: str) -> None:
     state = await given.store.state(given.repository, environment)
-    if state.locked_by and state.locked_by.lower() != given.actor.lower():
+    if locked_against(state.locked_by, given.actor):
         why = f": {state.lock_reason}" if state.lock_reason else ""
         raise Refusal(f"`{environment}` is locked by {state.locked_by}{why}")
 

@@ -30,7 +30,6 @@ from app.deploy.store import FINAL, DeploymentRecord, DeployStore, Reservation
 from app.logs import get_logger
 
 log = get_logger("deckhand.deploy")
-AUTOMATIC = "deckhand"  # the actor of an automatic rollback, and the holder of its lock
 
 
 class DeployRefused(Exception):
@@ -53,6 +52,7 @@ class DeployRequest:
     comment_url: str | None = None
     # What GitHub checks again when it creates the deployment; None: every context.
     required_contexts: tuple[str, ...] | None = ()
+    automatic: bool = False  # Deckhand's own rollback: no person's lock can stop it
 
 
 async def start(
@@ -66,9 +66,9 @@ async def start(
         if earlier is not None:  # this command already started it (a retried job)
             await _resume_recorded(gh, store, earlier, key, backend)
             return earlier
-    actor = None if request.actor == AUTOMATIC else request.actor
+    actor = None if request.automatic else request.actor
     reservation = await store.reserve(request.repository, request.environment, key, actor)
-    if not reservation and await _settled_on_github(gh, store, request):
+    if reservation is Reservation.REFUSED and await _settled_on_github(gh, store, request):
         reservation = await store.reserve(request.repository, request.environment, key, actor)
     if reservation is Reservation.LOCKED:
         state = await store.state(request.repository, request.environment)

@@ -146,6 +146,17 @@ class Reservation(enum.Enum):
     RESUMED = 2  # the same command held it already: an earlier run of it died
 
 
+AUTOMATIC = "deckhand"  # the actor of an automatic rollback, and the holder of its lock
+
+
+def locked_against(locked_by: str | None, actor: str) -> bool:
+    """Whether a lock stops `actor`: one someone else holds, or the one an automatic
+    rollback took (whatever a person's login is, it never counts as that one's)."""
+    if not locked_by:
+        return False
+    return locked_by == AUTOMATIC or locked_by.lower() != actor.lower()
+
+
 def _key(repository: str, environment: str) -> Any:
     return and_(
         environments.c.repository == repository.lower(),
@@ -171,7 +182,7 @@ def _reserve(
         locked_by = conn.execute(
             select(environments.c.locked_by).where(_key(repository, environment))
         ).scalar()
-        if locked_by and locked_by.lower() != actor.lower():
+        if locked_against(locked_by, actor):
             return Reservation.LOCKED
     if key is not None:  # held by this very command: an earlier run of it died
         resumed = conn.execute(

@@ -26,10 +26,10 @@ import aiohttp
 
 from app.config.repo import HealthConfig
 from app.deploy.backends import BackendContext
-from app.deploy.deployer import AUTOMATIC, DeployRefused, DeployRequest, start
+from app.deploy.deployer import DeployRefused, DeployRequest, start
 from app.deploy.health import HealthTally, ProbeResult, evidence_markdown, probe
 from app.deploy.notify import notify
-from app.deploy.store import DeploymentRecord, DeployStore
+from app.deploy.store import AUTOMATIC, DeploymentRecord, DeployStore
 from app.github.comments import find_comment, find_issue, post_comment
 from app.store.deliveries import DeliveryStore
 
@@ -106,23 +106,26 @@ async def run_probe(
         return
     state = watch["tally"]
     counted = int(state.get("probe", 0))
-    # An earlier attempt of this probe decided to roll back and failed on the way
-    # (GitHub away): repeat the rollback, not the probe. Any other counted probe is done.
-    unfinished_rollback = counted == number and state.get("rolling_back", False)
+    service_settings, settings = settings, watch["settings"]
+    tally = HealthTally.from_dict(state["tally"])
+    # An earlier attempt of this probe saw the failures that roll back and failed on the
+    # way (GitHub away): repeat the rollback, not the probe. Any other counted probe is done.
+    unfinished_rollback = counted == number and tally.verdict(settings["failures"], False) == (
+        "rollback"
+    )
     if counted >= number and not unfinished_rollback:
         return
-    service_settings, settings = settings, watch["settings"]
     if unfinished_rollback:
-        tally, verdict, saved = HealthTally.from_dict(state["tally"]), "rollback", state
+        verdict, saved = "rollback", state
     else:
         result = await _probe_all(settings)
         at = datetime.now(UTC)
         await store.record_probe(
             deployment_id, watch["repository"], watch["environment"], number, result, at.timestamp()
         )
-        tally = HealthTally.from_dict(state["tally"]).record(result, at)
+        tally = tally.record(result, at)
         verdict = tally.verdict(settings["failures"], time.time() >= watch["ends_at"])
-        saved = {"probe": number, "tally": tally.to_dict(), "rolling_back": verdict == "rollback"}
+        saved = {"probe": number, "tally": tally.to_dict()}
         log.info(
             "health_probe",
             deployment=deployment_id,
@@ -141,7 +144,7 @@ async def run_probe(
         return
     if not await store.save_watch(deployment_id, saved, "watching"):
         return  # a newer deployment took over the environment while this probe ran
-    if verdict == "rollback":  # saved as rolling back first: a failed attempt's retry repeats it
+    if verdict == "rollback":  # its tally is saved first: a failed attempt's retry repeats it
         started = time.perf_counter()
         await roll_back(
             gh, store, deployment, tally, settings["url"], log, service_settings, backend
@@ -207,6 +210,7 @@ async def roll_back(
                     sha=target.sha,
                     ref=target.ref,
                     actor=AUTOMATIC,
+                    automatic=True,
                     components=target.components,
                     rollback_of=failed.id,
                     pull_number=failed.pull_number,

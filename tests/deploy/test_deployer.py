@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app.deploy.deployer import DeployRefused, DeployRequest, start
-from app.deploy.store import DeploymentRecord, DeployStore, Reservation
+from app.deploy.store import AUTOMATIC, DeploymentRecord, DeployStore, Reservation
 from app.github.app import GitHubApp
 from app.setup.manifest import PERMISSIONS
 from app.store.database import Database
@@ -238,6 +238,11 @@ async def test_a_lock_taken_while_a_command_waited_still_holds(parts: Any) -> No
     await store.release(REPO, "production", None, "c:2")
     # an automatic rollback names no actor: the lock does not stop it
     assert await store.reserve(REPO, "production", "auto-rollback:1") is Reservation.TAKEN
+
+    # the lock an automatic rollback takes is no one's own, whatever their login
+    await store.release(REPO, "production", None, "auto-rollback:1")
+    await store.lock(REPO, "production", AUTOMATIC, "3 failed health checks")
+    assert await store.reserve(REPO, "production", "c:3", actor="Deckhand") is Reservation.LOCKED
 
 
 async def test_reservations_remember_their_command(parts: Any) -> None:

@@ -17,7 +17,7 @@ from app.web.keys import SERVICE
 from tests.fakes.git import GitServer
 from tests.fakes.github import FakeGitHub
 from tests.fakes.health_target import HealthTarget
-from tests.support.chatops import say
+from tests.support.chatops import bot_replies, deliver, say
 from tests.support.waiting import eventually
 
 INSTALLATION = 1001
@@ -61,8 +61,7 @@ async def setup(fake_github: FakeGitHub, git_server: GitServer, target: Any) -> 
     fake_github.set_collaborator(REPO, "maintainer", "write")
     fake_github.set_collaborator(REPO, "admin", "admin")
     fake_github.set_collaborator(REPO, "outsider", "write")
-    head = git_server.commit(REPO, "feature", {"app.py": "x = 2\n"}, message="Change")
-    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    head = green_head(fake_github, git_server, {"app.py": "x = 2\n"}, "Change")
     number = fake_github.open_pull_request(REPO, head="feature", base="main", user="alice")
     return {"number": number, "head": head}
 
@@ -87,20 +86,17 @@ async def report(bot: Any, fake_github: FakeGitHub, deployment_id: int, state: s
     assert delivery.status == "done", delivery.last_error
 
 
+def green_head(
+    fake_github: FakeGitHub, git_server: GitServer, files: dict[str, str], message: str
+) -> str:
+    """A new commit on the pull request's branch, its required check green."""
+    head = git_server.commit(REPO, "feature", files, message=message)
+    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    return head
+
+
 def deployments(fake_github: FakeGitHub) -> list[Any]:
     return sorted(fake_github.deployments.values(), key=lambda d: d.id)
-
-
-async def deliver(
-    bot: Any, fake_github: FakeGitHub, seeded: Any, action: str = "created"
-) -> list[str]:
-    """Deliver an `issue_comment` event for a seeded comment; Deckhand's replies once done."""
-    payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION, action)
-    _, _, delivery_id = await bot.post("issue_comment", payload)
-    [delivery] = (await bot.wait_finished([delivery_id])).values()
-    assert delivery.status == "done", delivery.last_error
-    comments = fake_github.comments_on(REPO, seeded.issue_number)
-    return [c.body for c in comments if c.user is fake_github.app.bot]
 
 
 async def test_deploy_happy_path(
@@ -116,11 +112,7 @@ async def test_deploy_happy_path(
     assert [s.state for s in deployment.statuses] == ["queued"]
 
     await report(bot, fake_github, deployment.id, "success")
-    replies = [
-        c.body
-        for c in fake_github.comments_on(REPO, setup["number"])
-        if c.user is fake_github.app.bot
-    ]
+    replies = bot_replies(fake_github, setup["number"])
     assert len(replies) == 1 and "success" in replies[0]  # the one reply was edited
     await asyncio.sleep(0.5)
     assert target.hits >= 2  # the health watch is probing
@@ -240,7 +232,8 @@ async def test_a_head_newer_than_the_comment_is_refused(
         user="maintainer",
         created_at=time.time() - 3600,
     )
-    [reply] = await deliver(bot, fake_github, seeded)
+    await deliver(bot, fake_github, seeded)
+    [reply] = bot_replies(fake_github, setup["number"])
     assert "newer than your comment" in reply and deployments(fake_github) == []
 
 
@@ -256,7 +249,8 @@ async def test_an_old_commit_pushed_after_the_comment_is_refused(
         REPO, "feature", {"app.py": "x = 9\n"}, message="Late", date=int(time.time()) - 3600
     )
     fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
-    [reply] = await deliver(bot, fake_github, seeded)
+    await deliver(bot, fake_github, seeded)
+    [reply] = bot_replies(fake_github, setup["number"])
     assert "newer than your comment" in reply and deployments(fake_github) == []
     [asked] = fake_github.requests_for("repos/list-activities")
     assert asked.query["ref"] == "refs/heads/feature"
@@ -265,8 +259,7 @@ async def test_an_old_commit_pushed_after_the_comment_is_refused(
 async def test_a_push_too_fresh_for_the_activity_list_is_refused(
     bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any
 ) -> None:
-    head = git_server.commit(REPO, "feature", {"app.py": "x = 9\n"}, message="Fresh")
-    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    head = green_head(fake_github, git_server, {"app.py": "x = 9\n"}, "Fresh")
     listed = fake_github.activities.pop()  # GitHub has not listed this push yet
     reply = await say(bot, fake_github, setup["number"], "/deploy production")
     assert "newer than your comment" in reply and deployments(fake_github) == []
@@ -308,7 +301,8 @@ async def test_an_edited_comment_is_not_run_again(
     seeded = fake_github.add_issue_comment(
         REPO, setup["number"], "/deploy production", user="maintainer"
     )
-    assert await deliver(bot, fake_github, seeded, "edited") == []
+    await deliver(bot, fake_github, seeded, "edited")
+    assert bot_replies(fake_github, setup["number"]) == []
     assert deployments(fake_github) == []
     assert seeded.reactions == []
 
@@ -361,11 +355,7 @@ async def test_two_deploys_at_the_same_moment_start_one(
         ids.append((await bot.post("issue_comment", payload))[2])
     await bot.wait_finished(ids)
     assert len(deployments(fake_github)) == 1
-    replies = [
-        c.body
-        for c in fake_github.comments_on(REPO, setup["number"])
-        if c.user is fake_github.app.bot
-    ]
+    replies = bot_replies(fake_github, setup["number"])
     assert sum("in progress" in r for r in replies) == 1
 
 
@@ -425,8 +415,7 @@ async def test_rollback_after_exactly_n_failed_probes(
     bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any, target: Any
 ) -> None:
     good = await deploy_and_succeed(bot, fake_github, setup["number"])
-    head = git_server.commit(REPO, "feature", {"app.py": "x = 4\n"}, message="Newer")
-    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    green_head(fake_github, git_server, {"app.py": "x = 4\n"}, "Newer")
     target.fail_next(2)  # N-1 failures, then healthy again: no rollback
     bad = await deploy_and_succeed(bot, fake_github, setup["number"])
     await eventually(lambda: target.hits >= 6)
@@ -442,14 +431,19 @@ async def test_rollback_after_exactly_n_failed_probes(
     assert "rolled back production" in issue.title and "HTTP 503" in issue.body
     reply = await say(bot, fake_github, setup["number"], "/deploy production")
     assert "locked by deckhand" in reply
+    # A person whose login is "deckhand" does not hold the rollback's lock either.
+    fake_github.set_collaborator(REPO, "Deckhand", "admin")
+    allowing = config(target.url).replace('"admin",', '"admin", "Deckhand",')
+    git_server.commit(REPO, "main", {".github/deckhand.yml": allowing}, message="Allow")
+    reply = await say(bot, fake_github, setup["number"], "/deploy production", user="Deckhand")
+    assert "locked by deckhand" in reply and len(deployments(fake_github)) == 3
 
 
 async def test_a_rollback_that_failed_half_way_is_finished_by_its_retry(
     bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any, target: Any
 ) -> None:
     await deploy_and_succeed(bot, fake_github, setup["number"])
-    head = git_server.commit(REPO, "feature", {"app.py": "x = 6\n"}, message="Newer")
-    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    green_head(fake_github, git_server, {"app.py": "x = 6\n"}, "Newer")
     await deploy_and_succeed(bot, fake_github, setup["number"])
     # GitHub fails the rollback's issue: the redeploy and the PR comment already happened
     fake_github.fail_next("POST", "/repos/{owner}/{repo}/issues", 502, times=1)
@@ -468,16 +462,14 @@ async def test_rollback_command_redeploys_the_previous_good_commit(
     bot: Any, fake_github: FakeGitHub, git_server: GitServer, setup: Any
 ) -> None:
     first = await deploy_and_succeed(bot, fake_github, setup["number"])
-    head = git_server.commit(REPO, "feature", {"app.py": "x = 5\n"}, message="Newer")
-    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    green_head(fake_github, git_server, {"app.py": "x = 5\n"}, "Newer")
     second = await deploy_and_succeed(bot, fake_github, setup["number"])
     reply = await say(bot, fake_github, setup["number"], "/rollback production")
     assert f"back to `{first.sha[:7]}`" in reply
     rollback = deployments(fake_github)[-1]
     assert rollback.sha == first.sha and rollback.payload["rollback_of"] == second.id
     await report(bot, fake_github, rollback.id, "success")  # the reply follows, as /deploy's
-    comments = fake_github.comments_on(REPO, setup["number"])
-    replies = [c.body for c in comments if c.user is fake_github.app.bot and "ollback" in c.body]
+    replies = [r for r in bot_replies(fake_github, setup["number"]) if "ollback" in r]
     assert len(replies) == 1  # the /rollback reply, edited in place
     assert f"Rollback {rollback.id} of `{first.sha[:7]}` to **production**: success" in replies[0]
     history = await say(bot, fake_github, setup["number"], "/history production")
@@ -489,8 +481,7 @@ async def test_a_success_marks_the_deployments_it_supersedes_inactive(
 ) -> None:
     store = DeployStore(bot.app[SERVICE].db)
     first = await deploy_and_succeed(bot, fake_github, setup["number"])
-    head = git_server.commit(REPO, "feature", {"app.py": "x = 5\n"}, message="Newer")
-    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    green_head(fake_github, git_server, {"app.py": "x = 5\n"}, "Newer")
     second = await deploy_and_succeed(bot, fake_github, setup["number"])
     # GitHub leaves production deployments alone; Deckhand marks the superseded one.
     assert [s.state for s in first.statuses] == ["queued", "success", "inactive"]
@@ -505,8 +496,7 @@ async def test_a_success_marks_the_deployments_it_supersedes_inactive(
     await say(bot, fake_github, setup["number"], "/deploy staging")
     staging = deployments(fake_github)[-1]
     await report(bot, fake_github, staging.id, "success")
-    head = git_server.commit(REPO, "feature", {"app.py": "x = 6\n"}, message="Newest")
-    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    green_head(fake_github, git_server, {"app.py": "x = 6\n"}, "Newest")
     await say(bot, fake_github, setup["number"], "/deploy staging")
     await report(bot, fake_github, deployments(fake_github)[-1].id, "success")
     assert [s.state for s in staging.statuses] == ["queued", "success", "inactive"]
@@ -519,8 +509,7 @@ async def test_marking_superseded_ones_inactive_never_costs_the_rest(
 ) -> None:
     store = DeployStore(bot.app[SERVICE].db)
     first = await deploy_and_succeed(bot, fake_github, setup["number"])
-    head = git_server.commit(REPO, "feature", {"app.py": "x = 5\n"}, message="Newer")
-    fake_github.add_check_run(REPO, "ci/test", head, status="completed", conclusion="success")
+    head = green_head(fake_github, git_server, {"app.py": "x = 5\n"}, "Newer")
     await say(bot, fake_github, setup["number"], "/deploy production")
     second = deployments(fake_github)[-1]
     # GitHub fails the "inactive" status once: the job is retried and finishes it.
@@ -537,8 +526,7 @@ async def test_marking_superseded_ones_inactive_never_costs_the_rest(
     assert (await store.get(first.id)).status == "inactive"  # type: ignore[union-attr]
 
     # GitHub refusing it (a deleted deployment) is logged; the record is inactive all the same.
-    third_head = git_server.commit(REPO, "feature", {"app.py": "x = 6\n"}, message="Newest")
-    fake_github.add_check_run(REPO, "ci/test", third_head, status="completed", conclusion="success")
+    green_head(fake_github, git_server, {"app.py": "x = 6\n"}, "Newest")
     await say(bot, fake_github, setup["number"], "/deploy production")
     fake_github.fail_next("POST", statuses, 404, times=1)
     await report(bot, fake_github, deployments(fake_github)[-1].id, "success")
@@ -582,11 +570,7 @@ async def test_confirmation_needs_the_commenters_thumbs_up(
     payload = fake_github.payloads.issue_comment_payload(seeded.id, INSTALLATION)
     _, _, delivery_id = await bot.post("issue_comment", payload)
     await asyncio.sleep(0.4)
-    waiting = [
-        c.body
-        for c in fake_github.comments_on(REPO, setup["number"])
-        if c.user is fake_github.app.bot
-    ]
+    waiting = bot_replies(fake_github, setup["number"])
     assert "React with 👍" in waiting[-1]
     fake_github.add_reaction(seeded.id, "maintainer", "+1")
     await bot.wait_finished([delivery_id])
