@@ -139,6 +139,24 @@ def completion_requests(outcome: Outcome, limit: int, offer_fixes: bool) -> list
     return [*requests, final]
 
 
+def stopped_request(attempt: int, error: str) -> dict[str, Any]:
+    """The PATCH body that completes a check run whose review stopped on `error` (an
+    exception's type, never its text): a failure, since a review that did not run must
+    not pass a required check."""
+    return {
+        "status": "completed",
+        "conclusion": "failure",
+        "output": {
+            "title": "The review could not finish",
+            "summary": (
+                f"Deckhand stopped on attempt {attempt} with `{error}`. "
+                "It retries a failed job by itself; if this stays, re-run the check "
+                "from the Checks tab."
+            ),
+        },
+    }
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 

@@ -199,23 +199,10 @@ async def _cancel(run: _Run, check_run_id: int, newer: str) -> None:
 
 
 async def _give_up(run: _Run, check_run_id: int, exc: Exception) -> None:
-    """Complete the check run saying the review stopped (a failure: a review that did not
-    run must not pass a required check). The job's retry completes it again if it gets
-    further. Best effort; only the exception's type is shown, never its text."""
-    attempt = run.context.delivery.attempts
-    data = {
-        "status": "completed",
-        "conclusion": "failure",
-        "completed_at": _now(),
-        "output": {
-            "title": "The review could not finish",
-            "summary": (
-                f"Deckhand stopped on attempt {attempt} with `{type(exc).__name__}`. "
-                "It retries a failed job by itself; if this stays, re-run the check "
-                "from the Checks tab."
-            ),
-        },
-    }
+    """Complete the check run saying the review stopped (`checkrun.stopped_request`). The
+    job's retry completes it again if it gets further. Best effort."""
+    data = checkrun.stopped_request(run.context.delivery.attempts, type(exc).__name__)
+    data["completed_at"] = _now()
     try:
         await run.gh.patch(
             "/repos/{owner}/{repo}/check-runs/{check_run_id}",
@@ -362,7 +349,7 @@ async def _review_pull_request(
                 "commit_id": target.head_sha,
                 "event": "COMMENT",
                 "body": f"Deckhand found {len(review_comments)} things to look at on this push.",
-                "comments": review_comments[: comments.MAX_COMMENTS],
+                "comments": review_comments,  # already within MAX_COMMENTS
             },
         )
         await run.store.mark_reported(target.repository, target.pull_number, posted)

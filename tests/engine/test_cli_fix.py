@@ -20,8 +20,6 @@ def fix(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_diff_is_one_patch_git_applies(tmp_path: Path) -> None:
-    import subprocess
-
     (tmp_path / "syn.py").write_text("def f(x)\n    return x\n")
     (tmp_path / "lint.py").write_text("import os\nx = 1\n")
     diff = fix(tmp_path, "--diff")

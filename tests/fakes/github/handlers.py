@@ -684,6 +684,14 @@ def _deploy_sha(ctx: Context, repo: Repository, ref: str) -> str:
     return sha
 
 
+def _newest_by_name(runs: list[CheckRun]) -> dict[str, CheckRun]:
+    """The newest check run of each name (GitHub's `filter=latest`)."""
+    latest: dict[str, CheckRun] = {}
+    for run in sorted(runs, key=lambda r: r.id):
+        latest[run.name] = run
+    return latest
+
+
 def _latest_statuses(ctx: Context, repo: Repository, sha: str) -> dict[str, CommitStatus]:
     """The newest commit status per context on ``sha``."""
     return {s.context: s for s in ctx.gh.commit_statuses if s.repo is repo and s.sha == sha}
@@ -694,12 +702,8 @@ def _check_contexts(ctx: Context, repo: Repository, sha: str, ref: str, required
     required context is not successful). Contexts are the check runs on ``sha`` and its
     commit statuses."""
     states: dict[str, str] = {c: s.state for c, s in _latest_statuses(ctx, repo, sha).items()}
-    latest: dict[str, CheckRun] = {}
-    for run in ctx.gh.check_runs.values():
-        if run.repo is repo and run.head_sha == sha:
-            if run.name not in latest or run.id > latest[run.name].id:
-                latest[run.name] = run
-    for name, run in latest.items():
+    on_sha = [r for r in ctx.gh.check_runs.values() if r.repo is repo and r.head_sha == sha]
+    for name, run in _newest_by_name(on_sha).items():
         if run.status != "completed":
             states[name] = "pending"
         else:
@@ -961,11 +965,7 @@ async def list_check_runs_for_ref(ctx: Context) -> Reply:
     if "app_id" in ctx.query and int(ctx.query["app_id"]) != ctx.gh.app.id:
         runs = []
     if ctx.query.get("filter", "latest") == "latest":
-        latest: dict[str, CheckRun] = {}
-        for run in runs:
-            if run.name not in latest or run.id > latest[run.name].id:
-                latest[run.name] = run
-        runs = list(latest.values())
+        runs = list(_newest_by_name(runs).values())
     runs.sort(key=lambda r: r.id, reverse=True)
     page, headers = ctx.paginate(runs)
     return Reply(

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..git.repo import ZERO_SHA
+
 if TYPE_CHECKING:
     from ..git.repo import BareRepo
 
@@ -329,9 +331,9 @@ class Activity:
 
     @property
     def activity_type(self) -> str:
-        if set(self.before) == {"0"}:
+        if self.before == ZERO_SHA:
             return "branch_creation"
-        return "branch_deletion" if set(self.after) == {"0"} else "push"
+        return "branch_deletion" if self.after == ZERO_SHA else "push"
 
 
 @dataclass(eq=False)
